@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package canary_exporter needs to build, run and test.
+# Idempotent: packages already present are skipped quickly by apt.
+# Usage: scripts/setup.sh [--test]   (--test also installs what the test suite needs)
+set -euo pipefail
+
+pkgs=(cmake ninja-build pkg-config g++ libcivetweb-dev civetweb prometheus-cpp-dev zlib1g-dev
+      libcurl4-openssl-dev libssl-dev libtomlplusplus-dev libabsl-dev libre2-dev ca-certificates)
+test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev prometheus openssl curl)
+
+want=("${pkgs[@]}")
+if [[ "${1:-}" == "--test" ]]; then want+=("${test_pkgs[@]}"); fi
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=()
+  if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -o DPkg::Lock::Timeout=300 -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 "${missing[@]}"
+fi
