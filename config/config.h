@@ -1,0 +1,146 @@
+// config.h: the typed, validated configuration of canary_exporter.
+//
+// A Config is parsed from TOML by LoadConfig (config/loader.h). Every field
+// below has its default in code; docs/configuration.md lists every key, its
+// type, default and meaning. Once loaded a Config is immutable and shared
+// between threads as std::shared_ptr<const Config>.
+//
+//   absl::StatusOr<Config> config = LoadConfigFile("canary.toml");
+//   const Module* m = config->FindModule("canary");
+//
+// Thread-safety: a const Config is safe to read from any number of threads.
+#ifndef CANARY_CONFIG_CONFIG_H_
+#define CANARY_CONFIG_CONFIG_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "re2/re2.h"
+
+namespace canary::config {
+
+// Hard caps on the size of one burst, checked at load: a canary, not a
+// battering ram.
+inline constexpr int kMaxVus = 1000;
+inline constexpr double kMaxRate = 10000;  // requests per second
+inline constexpr int64_t kMaxRequests = 1000000;
+inline constexpr absl::Duration kMaxDuration = absl::Minutes(10);
+inline constexpr absl::Duration kMaxTimeout = absl::Minutes(5);
+
+// A k6-style threshold, e.g. "p(95)<200ms" or "error_rate<0.01".
+struct Threshold {
+  enum class Stat {
+    kPercentile,  // p(N): N in `percentile`, 0 < N <= 100
+    kAvg,
+    kMin,
+    kMed,  // same as p(50)
+    kMax,
+    kErrorRate,  // share of requests whose result is not "success", 0..1
+  };
+  enum class Op { kLess, kLessEqual, kGreater, kGreaterEqual };
+
+  std::string source;  // as written in the config, the metric label value
+  Stat stat = Stat::kPercentile;
+  double percentile = 0;  // only for kPercentile
+  Op op = Op::kLess;
+  // Seconds for latency statistics (k6: a bare number means milliseconds),
+  // a ratio for kErrorRate.
+  double value = 0;
+};
+
+// A compiled RE2 pattern with the text it came from.
+struct Regexp {
+  std::string pattern;
+  std::shared_ptr<const RE2> re;  // never null in a loaded config
+};
+
+// fail_if_header_matches / fail_if_header_not_matches entry.
+struct HeaderMatch {
+  std::string header;  // case-insensitive header name
+  Regexp regexp;
+  bool allow_missing = false;  // not_matches: a missing header passes
+};
+
+struct TlsConfig {
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
+  std::string server_name;
+  bool insecure_skip_verify = false;
+  enum class Version { kTls10, kTls11, kTls12, kTls13 };
+  Version min_version = Version::kTls12;
+};
+
+enum class HttpVersion { kHttp1_1, kHttp2 };
+
+struct HttpConfig {
+  std::string method = "GET";
+  // In file order; names as written.
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  // Empty means any 2xx.
+  std::vector<int> valid_status_codes;
+  std::vector<Regexp> fail_if_body_matches_regexp;
+  std::vector<Regexp> fail_if_body_not_matches_regexp;
+  std::vector<HeaderMatch> fail_if_header_matches;
+  std::vector<HeaderMatch> fail_if_header_not_matches;
+  bool follow_redirects = true;
+  int max_redirects = 10;
+  HttpVersion http_version = HttpVersion::kHttp1_1;
+  bool reuse_connections = true;
+  int64_t body_size_limit = 1 << 20;  // bytes; the rest is counted, not kept
+  // Empty: libcurl's default (environment proxies are ignored: no_proxy "*").
+  std::string proxy_url;
+  TlsConfig tls;
+};
+
+// The load shape of one burst. Closed model when rate == 0: `vus` virtual
+// users loop request → think_time. Open model when rate > 0: request i is
+// due at start + i/rate, `vus` caps the requests in flight.
+// The burst stops starting requests at `duration` or after `requests`
+// requests, whichever comes first; when neither is set, requests = 1.
+struct BurstConfig {
+  int vus = 1;                                 // open model default: 10
+  absl::Duration think_time = absl::ZeroDuration();
+  std::optional<absl::Duration> duration;
+  std::optional<int64_t> requests;
+  double rate = 0;  // requests per second; 0 = closed model
+  bool open_model() const { return rate > 0; }
+};
+
+// Default latency histogram buckets, seconds: 1 ms to 10 s.
+inline const std::vector<double>& DefaultBuckets() {
+  static const std::vector<double> kBuckets = {
+      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+      0.25,  0.5,    1,     2.5,  5,     10};
+  return kBuckets;
+}
+
+struct Module {
+  std::string name;
+  absl::Duration timeout = absl::Seconds(2);  // per request
+  std::vector<Threshold> thresholds;
+  std::vector<double> buckets = DefaultBuckets();  // strictly increasing
+  BurstConfig burst;
+  HttpConfig http;
+};
+
+struct Config {
+  std::map<std::string, Module> modules;  // by name
+
+  // Returns the module called `name`, or nullptr.
+  const Module* FindModule(const std::string& name) const {
+    auto it = modules.find(name);
+    return it == modules.end() ? nullptr : &it->second;
+  }
+};
+
+}  // namespace canary::config
+
+#endif  // CANARY_CONFIG_CONFIG_H_

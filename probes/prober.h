@@ -1,0 +1,59 @@
+// prober.h: the probe contract. One call runs one burst against one target
+// under one deadline and returns everything the /probe answer shows.
+//
+//   std::unique_ptr<Prober> prober = NewHttpProber();
+//   ProbeReport r = prober->Probe({.target = url, .module = &module,
+//                                  .budget = absl::Seconds(9.5)});
+//   std::string text = SerializeFamilies(r.families);
+//
+// A failing target is data (success == false, with the reason in the
+// metrics), never an error. Thread-safety: Probe() may be called from many
+// threads at once; each call runs its own event loop.
+#ifndef CANARY_PROBES_PROBER_H_
+#define CANARY_PROBES_PROBER_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "config/config.h"
+#include "prometheus/metric_family.h"
+#include "probes/clock.h"
+#include "probes/result.h"
+#include "probes/transport.h"
+
+namespace canary::probes {
+
+struct ProbeSpec {
+  std::string target;                      // an http(s) URL, already validated
+  const config::Module* module = nullptr;  // never null
+  absl::Duration budget;                   // the whole probe must end inside it
+};
+
+struct ProbeReport {
+  bool success = false;
+  BurstResult burst;
+  std::vector<bool> thresholds_passed;  // parallel to module->thresholds
+  // Every family of the /probe answer, probe_success included.
+  std::vector<prometheus::MetricFamily> families;
+};
+
+class Prober {
+ public:
+  virtual ~Prober() = default;
+  virtual ProbeReport Probe(const ProbeSpec& spec) = 0;
+};
+
+// The real prober: libcurl transport, steady clock.
+std::unique_ptr<Prober> NewHttpProber();
+
+// A prober over the given transport factory and clock, for tests.
+using TransportFactory = std::function<std::unique_ptr<Transport>(
+    const std::string& target, const config::Module& module)>;
+std::unique_ptr<Prober> NewProber(TransportFactory factory, Clock* clock);
+
+}  // namespace canary::probes
+
+#endif  // CANARY_PROBES_PROBER_H_

@@ -1,0 +1,74 @@
+// transport.h: the seam between the burst engine and the network.
+//
+// The engine starts requests and waits for completions; a Transport does
+// the I/O. The real one is CurlTransport (probes/curl_transport.h, the only
+// file that includes libcurl); tests use FakeTransport
+// (tests/testing/fake_transport.h) with a FakeClock.
+//
+//   transport->Start({.slot = vu, .timeout = absl::Seconds(2)});
+//   std::vector<Completion> done;
+//   transport->Wait(deadline, &done);  // returns at deadline or on completion
+//
+// Thread-safety: one Transport serves one burst on one thread, except
+// Wakeup(), which may be called from any thread.
+#ifndef CANARY_PROBES_TRANSPORT_H_
+#define CANARY_PROBES_TRANSPORT_H_
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "probes/result.h"
+
+namespace canary::probes {
+
+// One request to start. The target and the module's HTTP settings were given
+// to the transport when it was created; every request of a burst is alike.
+struct StartRequest {
+  int slot = 0;           // the VU; a transport keeps one connection per slot
+  uint64_t id = 0;        // echoed in the Completion
+  absl::Duration timeout;  // the whole request, connect to last byte
+};
+
+// A finished request, as the transport saw it. Times are durations measured
+// by the transport from the moment the request was handed to Start().
+struct Completion {
+  uint64_t id = 0;
+  int slot = 0;
+  absl::Duration total;
+  std::array<absl::Duration, kNumPhases> phases{};
+  int status_code = 0;
+  int64_t bytes_received = 0;
+  ResultClass result = ResultClass::kOther;
+  std::string error;
+  std::optional<absl::Time> cert_expiry;  // earliest NotAfter, if a handshake
+};
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+
+  // Begins a request on `req.slot`. The slot must not have a request in
+  // flight. Errors here (e.g. out of memory in libcurl) are returned; a
+  // failing target is never an error here, it becomes a Completion.
+  virtual absl::Status Start(const StartRequest& req) = 0;
+
+  // Drives I/O until at least one request completes or the clock reaches
+  // `until`, appending finished requests to `done`.
+  virtual absl::Status Wait(absl::Time until, std::vector<Completion>* done) = 0;
+
+  // Aborts every request still in flight, appending them to `done` as
+  // kTimeout with `reason` as the error.
+  virtual void CancelAll(const std::string& reason,
+                         std::vector<Completion>* done) = 0;
+
+  // Number of requests in flight.
+  virtual int InFlight() const = 0;
+};
+
+}  // namespace canary::probes
+
+#endif  // CANARY_PROBES_TRANSPORT_H_
