@@ -56,6 +56,7 @@ struct RequestResult {
   // Durations of each phase (index by Phase); zero when a phase did not
   // happen (e.g. tls on http, resolve/connect on a reused connection).
   std::array<absl::Duration, kNumPhases> phases{};
+  bool new_connection = false;  // this request opened a connection
   int status_code = 0;  // 0 when no response
   int64_t bytes_received = 0;  // body bytes, including any beyond the limit
   ResultClass result = ResultClass::kOther;

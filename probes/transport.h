@@ -40,6 +40,7 @@ struct Completion {
   int slot = 0;
   absl::Duration total;
   std::array<absl::Duration, kNumPhases> phases{};
+  bool new_connection = false;
   int status_code = 0;
   int64_t bytes_received = 0;
   ResultClass result = ResultClass::kOther;
