@@ -1,0 +1,56 @@
+// metric_names.h: the names and label names of every metric a /probe answer
+// carries, in one place so code, tests, docs/metrics.md and dashboards agree.
+//
+//   family.name = kProbeSuccess;
+//   metric.label.push_back({kLabelResult, ResultClassName(c)});
+//
+// Every /probe metric describes one burst only: gauges, per-burst histograms
+// and one summary, never `_total` counters. Thread-safety: constants.
+#ifndef CANARY_PROBES_METRIC_NAMES_H_
+#define CANARY_PROBES_METRIC_NAMES_H_
+
+namespace canary::probes {
+
+// Probe outcome (blackbox_exporter conventions).
+inline constexpr char kProbeSuccess[] = "probe_success";
+inline constexpr char kProbeDurationSeconds[] = "probe_duration_seconds";
+inline constexpr char kProbeTimeoutSeconds[] = "probe_timeout_seconds";
+
+// Request accounting of the burst.
+inline constexpr char kProbeHttpRequests[] = "probe_http_requests";
+inline constexpr char kProbeHttpResponses[] = "probe_http_responses";
+inline constexpr char kProbeHttpRequestsPlanned[] =
+    "probe_http_requests_planned";
+inline constexpr char kProbeHttpRequestsSent[] = "probe_http_requests_sent";
+inline constexpr char kProbeHttpRequestsDropped[] =
+    "probe_http_requests_dropped";
+inline constexpr char kProbeBurstTruncated[] = "probe_burst_truncated";
+
+// Latency.
+inline constexpr char kProbeHttpRequestDurationSeconds[] =
+    "probe_http_request_duration_seconds";
+inline constexpr char kProbeHttpPhaseDurationSeconds[] =
+    "probe_http_phase_duration_seconds";
+inline constexpr char kProbeHttpRequestDurationQuantileSeconds[] =
+    "probe_http_request_duration_quantile_seconds";
+
+// Thresholds, bytes, TLS.
+inline constexpr char kProbeHttpThresholdPassed[] =
+    "probe_http_threshold_passed";
+inline constexpr char kProbeHttpReceivedBytes[] = "probe_http_received_bytes";
+inline constexpr char kProbeSslEarliestCertExpiry[] =
+    "probe_ssl_earliest_cert_expiry";
+
+// Label names.
+inline constexpr char kLabelResult[] = "result";
+inline constexpr char kLabelCode[] = "code";
+inline constexpr char kLabelPhase[] = "phase";
+inline constexpr char kLabelThreshold[] = "threshold";
+// `quantile` and `le` are written by the serializer itself.
+
+// The quantiles of kProbeHttpRequestDurationQuantileSeconds.
+inline constexpr double kSummaryQuantiles[] = {0.5, 0.9, 0.95, 0.99, 1.0};
+
+}  // namespace canary::probes
+
+#endif  // CANARY_PROBES_METRIC_NAMES_H_

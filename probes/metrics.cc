@@ -1,0 +1,317 @@
+#include "probes/metrics.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <exception>
+#include <locale>
+#include <map>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "probes/metric_names.h"
+#include "prometheus/client_metric.h"
+#include "prometheus/metric_type.h"
+#include "prometheus/text_serializer.h"
+
+namespace canary::probes {
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+MetricFamily Family(const char* name, const char* help, MetricType type) {
+  MetricFamily f;
+  f.name = name;
+  f.help = help;
+  f.type = type;
+  return f;
+}
+
+ClientMetric GaugeMetric(double value) {
+  ClientMetric m;
+  m.gauge.value = value;
+  return m;
+}
+
+ClientMetric LabeledGauge(const char* label, std::string label_value,
+                          double value) {
+  ClientMetric m = GaugeMetric(value);
+  m.label.push_back({label, std::move(label_value)});
+  return m;
+}
+
+MetricFamily SingleGauge(const char* name, const char* help, double value) {
+  MetricFamily f = Family(name, help, MetricType::Gauge);
+  f.metric.push_back(GaugeMetric(value));
+  return f;
+}
+
+// Accumulates observations into per-burst (not cumulative-over-time)
+// histogram buckets; +Inf is implied and added by the serializer.
+class HistogramBuilder {
+ public:
+  explicit HistogramBuilder(const std::vector<double>& bounds)
+      : bounds_(bounds), counts_(bounds.size(), 0) {}
+
+  void Observe(double v) {
+    ++count_;
+    sum_ += v;
+    // Bucket `le` counts v <= le, so the first bound not below v.
+    auto it = std::lower_bound(bounds_.begin(), bounds_.end(), v);
+    if (it != bounds_.end()) ++counts_[it - bounds_.begin()];
+  }
+
+  ClientMetric Build() const {
+    ClientMetric m;
+    m.histogram.sample_count = count_;
+    m.histogram.sample_sum = sum_;
+    m.histogram.bucket.reserve(bounds_.size());
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < bounds_.size(); ++i) {
+      cumulative += counts_[i];
+      m.histogram.bucket.push_back(
+          {.cumulative_count = cumulative, .upper_bound = bounds_[i]});
+    }
+    return m;
+  }
+
+ private:
+  const std::vector<double>& bounds_;
+  std::vector<uint64_t> counts_;
+  uint64_t count_ = 0;
+  double sum_ = 0;
+};
+
+MetricFamily RequestsByResult(const BurstResult& burst) {
+  std::array<int64_t, kNumResultClasses> counts{};
+  for (const RequestResult& r : burst.requests) {
+    const int i = static_cast<int>(r.result);
+    // An out-of-range value would be a bug upstream; count it as "other"
+    // rather than write out of bounds.
+    ++counts[i >= 0 && i < kNumResultClasses
+                 ? i
+                 : static_cast<int>(ResultClass::kOther)];
+  }
+  MetricFamily f =
+      Family(kProbeHttpRequests,
+             "Requests of this burst by result class; all classes are always "
+             "present, zeros included.",
+             MetricType::Gauge);
+  f.metric.reserve(kNumResultClasses);
+  for (int i = 0; i < kNumResultClasses; ++i) {
+    f.metric.push_back(
+        LabeledGauge(kLabelResult, ResultClassName(static_cast<ResultClass>(i)),
+                     static_cast<double>(counts[i])));
+  }
+  return f;
+}
+
+MetricFamily ResponsesByCode(const BurstResult& burst) {
+  std::map<int, int64_t> counts;
+  for (const RequestResult& r : burst.requests) {
+    if (r.status_code > 0) ++counts[r.status_code];
+  }
+  MetricFamily f =
+      Family(kProbeHttpResponses,
+             "HTTP responses of this burst by status code.", MetricType::Gauge);
+  f.metric.reserve(counts.size());
+  for (const auto& [code, n] : counts) {
+    f.metric.push_back(
+        LabeledGauge(kLabelCode, absl::StrCat(code), static_cast<double>(n)));
+  }
+  return f;
+}
+
+MetricFamily PhaseHistograms(const BurstResult& burst,
+                             const std::vector<double>& bounds) {
+  std::vector<HistogramBuilder> phases;
+  phases.reserve(kNumPhases);
+  for (int i = 0; i < kNumPhases; ++i) phases.emplace_back(bounds);
+  auto observe = [&](const RequestResult& r, Phase p) {
+    phases[static_cast<int>(p)].Observe(
+        absl::ToDoubleSeconds(r.phases[static_cast<int>(p)]));
+  };
+  for (const RequestResult& r : burst.requests) {
+    if (r.status_code <= 0) continue;
+    // A reused connection skips resolve/connect/tls; observing its zeros
+    // would drag those histograms towards 0 and hide slow DNS.
+    if (r.new_connection) {
+      observe(r, Phase::kResolve);
+      observe(r, Phase::kConnect);
+      if (r.phases[static_cast<int>(Phase::kTls)] > absl::ZeroDuration()) {
+        observe(r, Phase::kTls);
+      }
+    }
+    observe(r, Phase::kProcessing);
+    observe(r, Phase::kTransfer);
+  }
+  MetricFamily f = Family(
+      kProbeHttpPhaseDurationSeconds,
+      "Duration of each request phase in this burst, for requests that got "
+      "a response. resolve, connect and tls only for requests that opened a "
+      "connection (tls only over TLS); processing is first byte wait, "
+      "transfer is the body download.",
+      MetricType::Histogram);
+  f.metric.reserve(kNumPhases);
+  for (int i = 0; i < kNumPhases; ++i) {
+    ClientMetric m = phases[i].Build();
+    m.label.push_back({kLabelPhase, PhaseName(static_cast<Phase>(i))});
+    f.metric.push_back(std::move(m));
+  }
+  return f;
+}
+
+MetricFamily LatencyHistogram(const BurstStats& stats,
+                              const std::vector<double>& bounds) {
+  MetricFamily f = Family(
+      kProbeHttpRequestDurationSeconds,
+      "Latency of the requests of this burst that got a response, from the "
+      "intended start (so queueing behind a slow target counts) to the last "
+      "byte.",
+      MetricType::Histogram);
+  ClientMetric m;
+  m.histogram.sample_count = stats.latencies.size();
+  m.histogram.sample_sum = stats.sum;
+  m.histogram.bucket.reserve(bounds.size());
+  for (double le : bounds) {
+    // latencies are sorted: the cumulative count is a binary search.
+    auto end =
+        std::upper_bound(stats.latencies.begin(), stats.latencies.end(), le);
+    m.histogram.bucket.push_back({.cumulative_count = static_cast<uint64_t>(
+                                      end - stats.latencies.begin()),
+                                  .upper_bound = le});
+  }
+  f.metric.push_back(std::move(m));
+  return f;
+}
+
+MetricFamily LatencySummary(const BurstStats& stats) {
+  MetricFamily f = Family(
+      kProbeHttpRequestDurationQuantileSeconds,
+      "Exact latency quantiles of this burst (linear interpolation between "
+      "closest ranks, as k6); NaN when no request got a response.",
+      MetricType::Summary);
+  ClientMetric m;
+  m.summary.sample_count = stats.latencies.size();
+  m.summary.sample_sum = stats.sum;
+  m.summary.quantile.reserve(std::size(kSummaryQuantiles));
+  for (double q : kSummaryQuantiles) {
+    m.summary.quantile.push_back(
+        {.quantile = q, .value = Quantile(stats.latencies, q)});
+  }
+  f.metric.push_back(std::move(m));
+  return f;
+}
+
+MetricFamily Thresholds(const config::Module& module,
+                        const std::vector<bool>& passed) {
+  MetricFamily f = Family(
+      kProbeHttpThresholdPassed,
+      "Whether each threshold of the module held for this burst (1) or not "
+      "(0); the label is the threshold as written in the config.",
+      MetricType::Gauge);
+  f.metric.reserve(module.thresholds.size());
+  // Two identical sources would be a duplicate series, which Prometheus
+  // rejects for the whole scrape: write each once, failed if any failed.
+  // Modules have a handful of thresholds, so a linear search is cheapest.
+  for (size_t i = 0; i < module.thresholds.size(); ++i) {
+    const std::string& source = module.thresholds[i].source;
+    const bool ok = i < passed.size() && passed[i];
+    auto it = std::find_if(
+        f.metric.begin(), f.metric.end(),
+        [&](const ClientMetric& m) { return m.label[0].value == source; });
+    if (it != f.metric.end()) {
+      if (!ok) it->gauge.value = 0;
+      continue;
+    }
+    f.metric.push_back(LabeledGauge(kLabelThreshold, source, ok ? 1 : 0));
+  }
+  return f;
+}
+
+}  // namespace
+
+std::vector<MetricFamily> BuildProbeFamilies(
+    const BurstResult& burst, const BurstStats& stats,
+    const config::Module& module, const std::vector<bool>& thresholds_passed,
+    const ProbeSummary& summary) {
+  std::vector<MetricFamily> families;
+  families.reserve(16);
+  families.push_back(SingleGauge(
+      kProbeSuccess,
+      "Whether the probe succeeded: 1 when every threshold held (and, "
+      "without thresholds, every request succeeded), else 0.",
+      summary.success ? 1 : 0));
+  families.push_back(SingleGauge(
+      kProbeDurationSeconds, "Wall time of the whole probe in seconds.",
+      absl::ToDoubleSeconds(summary.probe_duration)));
+  families.push_back(SingleGauge(
+      kProbeTimeoutSeconds,
+      "The deadline the probe ran under in seconds (scrape timeout minus "
+      "offset, or the module's limit).",
+      absl::ToDoubleSeconds(summary.budget)));
+
+  families.push_back(RequestsByResult(burst));
+  MetricFamily responses = ResponsesByCode(burst);
+  if (!responses.metric.empty()) families.push_back(std::move(responses));
+  families.push_back(SingleGauge(kProbeHttpRequestsPlanned,
+                                 "Requests the load shape of this burst "
+                                 "planned.",
+                                 static_cast<double>(burst.planned)));
+  families.push_back(SingleGauge(kProbeHttpRequestsSent,
+                                 "Requests this burst sent and completed.",
+                                 static_cast<double>(burst.requests.size())));
+  families.push_back(SingleGauge(
+      kProbeHttpRequestsDropped,
+      "Requests planned but never started in this burst (all virtual users "
+      "busy, or the budget ran out).",
+      static_cast<double>(burst.dropped)));
+  families.push_back(
+      SingleGauge(kProbeBurstTruncated,
+                  "1 when the probe budget cut this burst short, else 0.",
+                  burst.truncated ? 1 : 0));
+
+  families.push_back(LatencyHistogram(stats, module.buckets));
+  families.push_back(PhaseHistograms(burst, module.buckets));
+  families.push_back(LatencySummary(stats));
+
+  MetricFamily thresholds = Thresholds(module, thresholds_passed);
+  if (!thresholds.metric.empty()) families.push_back(std::move(thresholds));
+
+  int64_t bytes = 0;
+  for (const RequestResult& r : burst.requests) bytes += r.bytes_received;
+  families.push_back(SingleGauge(
+      kProbeHttpReceivedBytes,
+      "Response body bytes received by this burst, including any beyond the "
+      "body size limit.",
+      static_cast<double>(bytes)));
+
+  if (burst.earliest_cert_expiry.has_value()) {
+    families.push_back(SingleGauge(
+        kProbeSslEarliestCertExpiry,
+        "Earliest NotAfter of the TLS certificates seen, as unix seconds.",
+        absl::ToDoubleSeconds(*burst.earliest_cert_expiry -
+                              absl::UnixEpoch())));
+  }
+  return families;
+}
+
+std::string SerializeFamilies(const std::vector<MetricFamily>& families) {
+  try {
+    std::ostringstream out;
+    // A global locale with a decimal comma would corrupt every value.
+    out.imbue(std::locale::classic());
+    prometheus::TextSerializer().Serialize(out, families);
+    return std::move(out).str();
+  } catch (const std::exception&) {
+    return "";
+  }
+}
+
+}  // namespace canary::probes

@@ -1,0 +1,53 @@
+// metrics.h: the Prometheus exposition of one probe: every family of a
+// /probe answer, built directly as prometheus::MetricFamily values (no
+// Registry) so the summary carries exact per-burst quantiles.
+//
+//   BurstStats stats = ComputeStats(burst);
+//   std::vector<bool> passed = EvaluateThresholds(module.thresholds, stats);
+//   auto families = BuildProbeFamilies(burst, stats, module, passed,
+//                                      {.success = ok, .probe_duration = d,
+//                                       .budget = budget});
+//   std::string text = SerializeFamilies(families);
+//
+// Names are in probes/metric_names.h and documented in docs/metrics.md.
+// Thread-safety: pure functions of their arguments. Errors: SerializeFamilies
+// returns an empty string if the serializer throws (out of memory).
+#ifndef CANARY_PROBES_METRICS_H_
+#define CANARY_PROBES_METRICS_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "config/config.h"
+#include "probes/result.h"
+#include "probes/stats.h"
+#include "prometheus/metric_family.h"
+
+namespace canary::probes {
+
+// ProbeSummary is what the prober decided about the probe as a whole.
+struct ProbeSummary {
+  bool success = false;
+  absl::Duration probe_duration;  // wall time of the whole probe
+  absl::Duration budget;          // the deadline used
+};
+
+// BuildProbeFamilies returns every family of the /probe answer for `burst`,
+// probe_success first. `stats` must be ComputeStats(burst); entry i of
+// `thresholds_passed` is the outcome of module.thresholds[i] (a missing entry
+// counts as failed). Families without any series (no responses by code, no
+// thresholds, no certificate) are left out.
+std::vector<prometheus::MetricFamily> BuildProbeFamilies(
+    const BurstResult& burst, const BurstStats& stats,
+    const config::Module& module, const std::vector<bool>& thresholds_passed,
+    const ProbeSummary& summary);
+
+// SerializeFamilies renders `families` in the Prometheus text format 0.0.4.
+// Returns "" if serialization fails.
+std::string SerializeFamilies(
+    const std::vector<prometheus::MetricFamily>& families);
+
+}  // namespace canary::probes
+
+#endif  // CANARY_PROBES_METRICS_H_

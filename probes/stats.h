@@ -1,0 +1,46 @@
+// stats.h: exact statistics of one burst, computed from every request it
+// made (no sampling, no estimation).
+//
+//   BurstStats s = ComputeStats(burst);
+//   double p95 = Quantile(s.latencies, 0.95);  // seconds, NaN if none
+//   if (s.error_rate > 0.01) ...
+//
+// Thread-safety: pure functions of their arguments. Errors: none; a burst
+// without responses has NaN latency statistics.
+#ifndef CANARY_PROBES_STATS_H_
+#define CANARY_PROBES_STATS_H_
+
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "probes/result.h"
+
+namespace canary::probes {
+
+// Quantile returns the exact q-quantile of `sorted` (ascending) with linear
+// interpolation between the closest ranks, rank = q * (n - 1): the method of
+// k6 and numpy's default. q is clamped to [0, 1]. NaN for empty input or a
+// NaN q.
+double Quantile(const std::vector<double>& sorted, double q);
+
+// BurstStats summarises one burst.
+struct BurstStats {
+  int64_t requests = 0;   // completed requests of the burst (all results)
+  int64_t errors = 0;     // requests whose result != kSuccess
+  double error_rate = 0;  // errors / requests; 0 when requests == 0
+  // Seconds, ascending; only requests that got an HTTP response
+  // (status_code > 0): success, http_status, validation.
+  std::vector<double> latencies;
+  double min = std::numeric_limits<double>::quiet_NaN();  // over latencies
+  double avg = std::numeric_limits<double>::quiet_NaN();
+  double max = std::numeric_limits<double>::quiet_NaN();
+  double sum = 0;
+};
+
+// ComputeStats returns the statistics of `burst`.
+BurstStats ComputeStats(const BurstResult& burst);
+
+}  // namespace canary::probes
+
+#endif  // CANARY_PROBES_STATS_H_
