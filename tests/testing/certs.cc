@@ -1,0 +1,121 @@
+#include "tests/testing/certs.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
+#include "absl/time/time.h"
+#include "config/status_macros.h"
+
+namespace canary::testing {
+namespace {
+
+// Runs `command` through the shell (stderr folded into stdout) and returns
+// its output; a non-zero exit becomes InternalError carrying that output.
+absl::StatusOr<std::string> Run(const std::string& command) {
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) {
+    return absl::InternalError(absl::StrCat("popen failed: ", command));
+  }
+  std::string output;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) output.append(buf, n);
+  const int rc = pclose(pipe);
+  if (rc == -1 || !WIFEXITED(rc) || WEXITSTATUS(rc) != 0) {
+    return absl::InternalError(
+        absl::StrCat("`", command, "` failed (status ", rc, "): ", output));
+  }
+  return output;
+}
+
+absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InternalError(absl::StrCat("cannot read ", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The paths come from mkdtemp under a TMPDIR we do not control: quote them.
+std::string Quote(absl::string_view s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  out += "'";
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<TestCert> MakeSelfSignedCert(int days_valid) {
+  if (days_valid < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("days_valid must be >= 1, got ", days_valid));
+  }
+  const char* tmpdir = getenv("TMPDIR");
+  std::string templ =
+      absl::StrCat((tmpdir != nullptr && *tmpdir != '\0') ? tmpdir : "/tmp",
+                   "/canary_cert_XXXXXX");
+  if (mkdtemp(templ.data()) == nullptr) {
+    return absl::InternalError(absl::StrCat("mkdtemp failed for ", templ));
+  }
+  TestCert cert;
+  cert.dir = templ;
+  cert.cert_path = cert.dir + "/cert.pem";
+  cert.key_path = cert.dir + "/key.pem";
+  cert.pem_path = cert.dir + "/server.pem";
+
+  // An EC key keeps generation fast; the SAN is what clients verify.
+  RETURN_IF_ERROR(
+      Run(absl::StrCat("openssl req -x509 -newkey ec -pkeyopt "
+                       "ec_paramgen_curve:prime256v1 -nodes -sha256 -days ",
+                       days_valid, " -subj /CN=localhost -addext ",
+                       "subjectAltName=IP:127.0.0.1,DNS:localhost -keyout ",
+                       Quote(cert.key_path), " -out ", Quote(cert.cert_path)))
+          .status());
+
+  ASSIGN_OR_RETURN(std::string cert_pem, ReadWholeFile(cert.cert_path));
+  ASSIGN_OR_RETURN(std::string key_pem, ReadWholeFile(cert.key_path));
+  {
+    std::ofstream out(cert.pem_path, std::ios::binary | std::ios::trunc);
+    out << cert_pem << key_pem;
+    if (!out.good()) {
+      return absl::InternalError(absl::StrCat("cannot write ", cert.pem_path));
+    }
+  }
+
+  ASSIGN_OR_RETURN(std::string enddate,
+                   Run(absl::StrCat("openssl x509 -enddate -noout -in ",
+                                    Quote(cert.cert_path))));
+  // "notAfter=Jun  1 12:00:00 2025 GMT"; a space in an absl format matches
+  // any run of spaces, so the padded day parses with %d.
+  absl::string_view value = absl::StripAsciiWhitespace(enddate);
+  if (!absl::ConsumePrefix(&value, "notAfter=")) {
+    return absl::DataLossError(
+        absl::StrCat("unexpected openssl -enddate output: ", enddate));
+  }
+  std::string err;
+  if (!absl::ParseTime("%b %d %H:%M:%S %Y GMT", value, absl::UTCTimeZone(),
+                       &cert.not_after, &err)) {
+    return absl::DataLossError(
+        absl::StrCat("cannot parse notAfter '", value, "': ", err));
+  }
+  return cert;
+}
+
+}  // namespace canary::testing
