@@ -1,0 +1,29 @@
+// threshold.h: the parser for k6-style thresholds, `<stat><op><value>`.
+//
+//   absl::StatusOr<Threshold> t = ParseThreshold("p(99.9) <= 1.5s");
+//   // t->stat == kPercentile, t->percentile == 99.9, t->op == kLessEqual,
+//   // t->value == 1.5 (seconds), t->source == "p(99.9) <= 1.5s"
+//
+// stat: p(N) with 0 < N <= 100, avg, min, med, max, error_rate.
+// op: <, <=, >, >=. Whitespace is allowed around every part.
+// Latency values take a duration ("200ms", "1.5s", "500us") or a bare number
+// of milliseconds (k6's convention) and are stored in seconds; error_rate
+// takes a number in [0, 1].
+//
+// A pure function, safe to call from any thread.
+// Errors: InvalidArgument quoting the threshold and naming what was expected.
+#ifndef CANARY_CONFIG_THRESHOLD_H_
+#define CANARY_CONFIG_THRESHOLD_H_
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "config/config.h"
+
+namespace canary::config {
+
+// ParseThreshold parses one threshold; `source` keeps `s` trimmed.
+absl::StatusOr<Threshold> ParseThreshold(absl::string_view s);
+
+}  // namespace canary::config
+
+#endif  // CANARY_CONFIG_THRESHOLD_H_
