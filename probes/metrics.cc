@@ -245,16 +245,17 @@ std::vector<MetricFamily> BuildProbeFamilies(
   families.reserve(16);
   families.push_back(SingleGauge(
       kProbeSuccess,
-      "Whether the probe succeeded: 1 when every threshold held (and, "
-      "without thresholds, every request succeeded), else 0.",
+      "Whether the probe succeeded (1) or not (0): the burst made at least "
+      "one request and every threshold held (a module without thresholds: "
+      "every request succeeded).",
       summary.success ? 1 : 0));
   families.push_back(SingleGauge(
       kProbeDurationSeconds, "Wall time of the whole probe in seconds.",
       absl::ToDoubleSeconds(summary.probe_duration)));
   families.push_back(SingleGauge(
       kProbeTimeoutSeconds,
-      "The deadline the probe ran under in seconds (scrape timeout minus "
-      "offset, or the module's limit).",
+      "Time budget of this probe in seconds (from the scrape timeout "
+      "header minus an offset, or the exporter's default).",
       absl::ToDoubleSeconds(summary.budget)));
 
   families.push_back(RequestsByResult(burst));
