@@ -64,7 +64,7 @@ struct Regexp {
 struct HeaderMatch {
   std::string header;  // case-insensitive header name
   Regexp regexp;
-  bool allow_missing = false;  // not_matches: a missing header passes
+  bool allow_missing = false;  // a missing header passes the check
 };
 
 struct TlsConfig {

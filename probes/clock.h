@@ -29,7 +29,8 @@ class RealClock : public Clock {
  public:
   absl::Time Now() override {
     return absl::UnixEpoch() +
-           absl::FromChrono(std::chrono::steady_clock::now().time_since_epoch());
+           absl::FromChrono(
+               std::chrono::steady_clock::now().time_since_epoch());
   }
   // A process-wide instance.
   static RealClock* Get() {

@@ -17,12 +17,13 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "config/config.h"
-#include "prometheus/metric_family.h"
 #include "probes/clock.h"
 #include "probes/result.h"
 #include "probes/transport.h"
+#include "prometheus/metric_family.h"
 
 namespace canary::probes {
 
@@ -50,8 +51,10 @@ class Prober {
 std::unique_ptr<Prober> NewHttpProber();
 
 // A prober over the given transport factory and clock, for tests.
-using TransportFactory = std::function<std::unique_ptr<Transport>(
-    const std::string& target, const config::Module& module)>;
+// The factory is called once per probe with the number of slots (VUs).
+using TransportFactory =
+    std::function<absl::StatusOr<std::unique_ptr<Transport>>(
+        const std::string& target, const config::Module& module, int slots)>;
 std::unique_ptr<Prober> NewProber(TransportFactory factory, Clock* clock);
 
 }  // namespace canary::probes

@@ -57,16 +57,16 @@ struct RequestResult {
   // happen (e.g. tls on http, resolve/connect on a reused connection).
   std::array<absl::Duration, kNumPhases> phases{};
   bool new_connection = false;  // this request opened a connection
-  int status_code = 0;  // 0 when no response
-  int64_t bytes_received = 0;  // body bytes, including any beyond the limit
+  int status_code = 0;          // 0 when no response
+  int64_t bytes_received = 0;   // body bytes, including any beyond the limit
   ResultClass result = ResultClass::kOther;
   std::string error;  // human-readable reason when result != kSuccess
 };
 
 struct BurstResult {
   std::vector<RequestResult> requests;  // in order of completion
-  int64_t planned = 0;  // requests the load shape planned
-  int64_t dropped = 0;  // planned but not started (VUs busy or budget)
+  int64_t planned = 0;                  // requests the load shape planned
+  int64_t dropped = 0;      // planned but not started (VUs busy or budget)
   absl::Duration duration;  // wall time from burst start to last completion
   absl::Duration budget;    // the deadline the burst ran under
   bool truncated = false;   // the budget cut the burst short

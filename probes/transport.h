@@ -9,8 +9,7 @@
 //   std::vector<Completion> done;
 //   transport->Wait(deadline, &done);  // returns at deadline or on completion
 //
-// Thread-safety: one Transport serves one burst on one thread, except
-// Wakeup(), which may be called from any thread.
+// Thread-safety: one Transport serves one burst on one thread.
 #ifndef CANARY_PROBES_TRANSPORT_H_
 #define CANARY_PROBES_TRANSPORT_H_
 
@@ -28,8 +27,8 @@ namespace canary::probes {
 // One request to start. The target and the module's HTTP settings were given
 // to the transport when it was created; every request of a burst is alike.
 struct StartRequest {
-  int slot = 0;           // the VU; a transport keeps one connection per slot
-  uint64_t id = 0;        // echoed in the Completion
+  int slot = 0;            // the VU; a transport keeps one connection per slot
+  uint64_t id = 0;         // echoed in the Completion
   absl::Duration timeout;  // the whole request, connect to last byte
 };
 
@@ -59,7 +58,8 @@ class Transport {
 
   // Drives I/O until at least one request completes or the clock reaches
   // `until`, appending finished requests to `done`.
-  virtual absl::Status Wait(absl::Time until, std::vector<Completion>* done) = 0;
+  virtual absl::Status Wait(absl::Time until,
+                            std::vector<Completion>* done) = 0;
 
   // Aborts every request still in flight, appending them to `done` as
   // kTimeout with `reason` as the error.

@@ -1,0 +1,250 @@
+#include "probes/burst.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "config/status_macros.h"
+
+namespace canary::probes {
+namespace {
+
+constexpr char kCutReason[] = "cut short: the probe budget ran out";
+
+// What the engine remembers about a request in flight on a slot.
+struct InFlight {
+  absl::Duration intended;
+  absl::Duration actual;
+};
+
+RequestResult ToRequestResult(const Completion& c, const InFlight& f) {
+  RequestResult r;
+  r.vu = c.slot;
+  r.intended_start = f.intended;
+  r.actual_start = f.actual;
+  r.latency = (f.actual - f.intended) + c.total;
+  r.phases = c.phases;
+  r.new_connection = c.new_connection;
+  r.status_code = c.status_code;
+  r.bytes_received = c.bytes_received;
+  r.result = c.result;
+  r.error = c.error;
+  return r;
+}
+
+// Shared bookkeeping of both load models.
+class Recorder {
+ public:
+  Recorder(int slots, BurstResult* out) : in_flight_(slots), out_(out) {}
+
+  void Started(int slot, absl::Duration intended, absl::Duration actual) {
+    in_flight_[slot] = {intended, actual};
+  }
+
+  // Records completions; returns the slots they freed.
+  void Finished(const std::vector<Completion>& done, std::vector<int>* freed) {
+    for (const Completion& c : done) {
+      out_->requests.push_back(ToRequestResult(c, in_flight_[c.slot]));
+      if (c.cert_expiry.has_value() &&
+          (!out_->earliest_cert_expiry.has_value() ||
+           *c.cert_expiry < *out_->earliest_cert_expiry)) {
+        out_->earliest_cert_expiry = c.cert_expiry;
+      }
+      freed->push_back(c.slot);
+    }
+  }
+
+ private:
+  std::vector<InFlight> in_flight_;
+  BurstResult* out_;
+};
+
+absl::Status RunOpen(const BurstPlan& plan, Transport* transport, Clock* clock,
+                     absl::Time start, BurstResult* out) {
+  const absl::Time hard_deadline = start + plan.budget;
+  const absl::Time stop_at = start + plan.start_window;
+  Recorder recorder(plan.vus, out);
+  std::vector<int> free_slots;
+  for (int s = plan.vus - 1; s >= 0; --s) free_slots.push_back(s);
+  std::vector<Completion> done;
+  std::vector<int> freed;
+  int64_t next = 0;
+  while (true) {
+    absl::Time now = clock->Now();
+    while (next < plan.planned) {
+      const absl::Time due = start + ArrivalOffset(next, plan.rate);
+      if (due > now) break;
+      if (due >= stop_at) {
+        // The budget, not the configured shape, ends the burst here.
+        out->dropped += plan.planned - next;
+        out->truncated = true;
+        next = plan.planned;
+        break;
+      }
+      if (free_slots.empty()) {
+        ++out->dropped;  // every VU busy at the due time
+        ++next;
+        continue;
+      }
+      const int slot = free_slots.back();
+      free_slots.pop_back();
+      RETURN_IF_ERROR(transport->Start(
+          {.slot = slot,
+           .id = static_cast<uint64_t>(next),
+           .timeout = std::min(plan.request_timeout, hard_deadline - now)}));
+      recorder.Started(slot, due - start, now - start);
+      ++next;
+    }
+    if (next >= plan.planned && transport->InFlight() == 0) break;
+    done.clear();
+    freed.clear();
+    if (now >= hard_deadline) {
+      transport->CancelAll(kCutReason, &done);
+      recorder.Finished(done, &freed);
+      out->truncated = true;
+      break;
+    }
+    absl::Time wake = hard_deadline;
+    if (next < plan.planned) {
+      wake = std::min(wake, start + ArrivalOffset(next, plan.rate));
+    }
+    RETURN_IF_ERROR(transport->Wait(wake, &done));
+    recorder.Finished(done, &freed);
+    free_slots.insert(free_slots.end(), freed.begin(), freed.end());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RunClosed(const BurstPlan& plan, Transport* transport,
+                       Clock* clock, absl::Time start, BurstResult* out) {
+  const absl::Time hard_deadline = start + plan.budget;
+  const absl::Time stop_at = start + plan.start_window;
+  struct Vu {
+    bool busy = false;
+    bool done = false;
+    absl::Time ready;
+  };
+  std::vector<Vu> vus(plan.vus, Vu{.ready = start});
+  Recorder recorder(plan.vus, out);
+  std::vector<Completion> done;
+  std::vector<int> freed;
+  int64_t started = 0;
+  bool stopped_by_window = false;
+  while (true) {
+    const absl::Time now = clock->Now();
+    bool all_done = true;
+    absl::Time wake = hard_deadline;
+    for (int slot = 0; slot < plan.vus; ++slot) {
+      Vu& vu = vus[slot];
+      if (!vu.busy && !vu.done) {
+        if (plan.requests.has_value() && started >= *plan.requests) {
+          vu.done = true;
+        } else if (vu.ready >= stop_at || now >= stop_at) {
+          vu.done = true;
+          stopped_by_window = true;
+        } else if (vu.ready <= now) {
+          RETURN_IF_ERROR(
+              transport->Start({.slot = slot,
+                                .id = static_cast<uint64_t>(started),
+                                .timeout = std::min(plan.request_timeout,
+                                                    hard_deadline - now)}));
+          recorder.Started(slot, now - start, now - start);
+          vu.busy = true;
+          ++started;
+        } else {
+          wake = std::min(wake, vu.ready);
+        }
+      }
+      all_done = all_done && vu.done;
+    }
+    if (all_done) break;
+    done.clear();
+    freed.clear();
+    if (now >= hard_deadline) {
+      transport->CancelAll(kCutReason, &done);
+      recorder.Finished(done, &freed);
+      out->truncated = true;
+      break;
+    }
+    RETURN_IF_ERROR(transport->Wait(wake, &done));
+    recorder.Finished(done, &freed);
+    const absl::Time after = clock->Now();
+    for (int slot : freed) {
+      vus[slot].busy = false;
+      vus[slot].ready = after + plan.think_time;
+    }
+  }
+  if (plan.requests.has_value()) {
+    out->planned = *plan.requests;
+    if (started < *plan.requests) {
+      if (stopped_by_window && plan.window_cut_by_budget) {
+        out->dropped = *plan.requests - started;
+      } else {
+        out->planned = started;  // the configured duration came first
+      }
+    }
+  } else {
+    out->planned = started;
+  }
+  if (stopped_by_window && plan.window_cut_by_budget) out->truncated = true;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Duration ArrivalOffset(int64_t i, double rate) {
+  return absl::Nanoseconds(
+      static_cast<int64_t>(std::llround(static_cast<double>(i) * 1e9 / rate)));
+}
+
+BurstPlan PlanBurst(const config::BurstConfig& burst, absl::Duration timeout,
+                    absl::Duration budget) {
+  BurstPlan plan;
+  plan.vus = std::max(1, burst.vus);
+  plan.rate = burst.rate;
+  plan.think_time = burst.think_time;
+  plan.requests = burst.requests;
+  plan.request_timeout = timeout;
+  plan.budget = budget;
+  const absl::Duration grace = std::min(timeout, budget / 4);
+  const absl::Duration limit = budget - grace;
+  if (burst.duration.has_value()) {
+    plan.start_window = std::min(*burst.duration, limit);
+    plan.window_cut_by_budget = *burst.duration > limit;
+  } else {
+    // Only a request count bounds the burst: the budget is the window, and
+    // running out of it before the count is reached is a cut.
+    plan.start_window = limit;
+    plan.window_cut_by_budget = true;
+  }
+  if (burst.open_model()) {
+    int64_t n = burst.requests.value_or(config::kMaxRequests);
+    if (burst.duration.has_value()) {
+      // Arrival i is planned when i/rate < duration.
+      const double arrivals =
+          std::ceil(absl::ToDoubleSeconds(*burst.duration) * burst.rate - 1e-9);
+      n = std::min<int64_t>(n, static_cast<int64_t>(std::max(0.0, arrivals)));
+    }
+    plan.planned = n;
+  } else {
+    plan.planned = burst.requests.value_or(0);
+  }
+  return plan;
+}
+
+absl::StatusOr<BurstResult> RunBurst(const BurstPlan& plan,
+                                     Transport* transport, Clock* clock) {
+  BurstResult out;
+  out.budget = plan.budget;
+  out.planned = plan.planned;
+  const absl::Time start = clock->Now();
+  if (plan.rate > 0) {
+    RETURN_IF_ERROR(RunOpen(plan, transport, clock, start, &out));
+  } else {
+    RETURN_IF_ERROR(RunClosed(plan, transport, clock, start, &out));
+  }
+  out.duration = clock->Now() - start;
+  return out;
+}
+
+}  // namespace canary::probes

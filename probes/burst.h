@@ -1,0 +1,70 @@
+// burst.h: the burst engine. Runs one module's load shape against a
+// Transport under a deadline, on the calling thread, and records every
+// request.
+//
+//   BurstPlan plan = PlanBurst(module.burst, module.timeout, budget);
+//   absl::StatusOr<BurstResult> r = RunBurst(plan, transport.get(), clock);
+//
+// Closed model (rate == 0): every VU starts at once and loops request →
+// think_time. Open model (rate > 0): request i is due at start + i/rate; it
+// runs on a free VU, its latency is measured from the due time (no
+// coordinated omission), and when no VU is free at the due time it is
+// counted as dropped, never started late.
+//
+// The deadline: the burst stops starting requests at
+// min(duration, budget - grace), grace = min(timeout, budget/4), so requests
+// in flight can finish; each request's timeout is also capped by what is
+// left of the budget, and whatever is still running when the budget ends is
+// cut and counted as a timeout.
+//
+// Thread-safety: RunBurst uses only its arguments; a Transport and Clock
+// must not be shared with a concurrent burst unless they are thread-safe.
+// Errors: only a Transport error (not a failing target) is returned.
+#ifndef CANARY_PROBES_BURST_H_
+#define CANARY_PROBES_BURST_H_
+
+#include <cstdint>
+#include <optional>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "config/config.h"
+#include "probes/clock.h"
+#include "probes/result.h"
+#include "probes/transport.h"
+
+namespace canary::probes {
+
+// What a burst will do, derived from the config and the budget. Pure data,
+// so the derivation is tested from tables.
+struct BurstPlan {
+  int vus = 1;
+  double rate = 0;  // 0 = closed model
+  absl::Duration think_time;
+  std::optional<int64_t> requests;  // stop after this many
+  // Stop starting requests this long after the start.
+  absl::Duration start_window;
+  // The configured duration could not be honoured within the budget (or
+  // the budget is shorter than the window requests would need).
+  bool window_cut_by_budget = false;
+  absl::Duration request_timeout;
+  absl::Duration budget;
+  // Open model: arrivals planned; closed model: `requests`, or 0 when only
+  // a duration bounds the burst (the count is known only afterwards).
+  int64_t planned = 0;
+};
+
+// Derives the plan. `budget` must be > 0.
+BurstPlan PlanBurst(const config::BurstConfig& burst, absl::Duration timeout,
+                    absl::Duration budget);
+
+// The due time of arrival `i` (0-based) in the open model, from the start.
+absl::Duration ArrivalOffset(int64_t i, double rate);
+
+// Runs the plan. `transport` must have at least plan.vus slots.
+absl::StatusOr<BurstResult> RunBurst(const BurstPlan& plan,
+                                     Transport* transport, Clock* clock);
+
+}  // namespace canary::probes
+
+#endif  // CANARY_PROBES_BURST_H_

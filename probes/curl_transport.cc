@@ -1,0 +1,541 @@
+// The one file that includes libcurl.
+#include "probes/curl_transport.h"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "config/status_macros.h"
+#include "probes/target.h"
+#include "probes/validate.h"
+
+namespace canary::probes {
+namespace {
+
+constexpr char kUserAgent[] = "canary_exporter";
+
+// RAII for the URL API handle.
+struct UrlDeleter {
+  void operator()(CURLU* u) const { curl_url_cleanup(u); }
+};
+using UrlPtr = std::unique_ptr<CURLU, UrlDeleter>;
+
+struct CurlStrDeleter {
+  void operator()(char* s) const { curl_free(s); }
+};
+using CurlStr = std::unique_ptr<char, CurlStrDeleter>;
+
+// Reads one part of a parsed URL; empty when absent.
+std::string UrlPart(CURLU* u, CURLUPart part) {
+  char* out = nullptr;
+  if (curl_url_get(u, part, &out, 0) != CURLUE_OK || out == nullptr) {
+    return "";
+  }
+  CurlStr holder(out);
+  return std::string(out);
+}
+
+absl::Duration Micros(curl_off_t us) {
+  return absl::Microseconds(static_cast<int64_t>(std::max<curl_off_t>(0, us)));
+}
+
+ResultClass ClassifyCurlCode(CURLcode code) {
+  switch (code) {
+    case CURLE_OPERATION_TIMEDOUT:
+      return ResultClass::kTimeout;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      return ResultClass::kDns;
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+      return ResultClass::kConnect;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_USE_SSL_FAILED:
+      return ResultClass::kTls;
+    case CURLE_TOO_MANY_REDIRECTS:
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_HTTP3:
+    case CURLE_BAD_CONTENT_ENCODING:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_RANGE_ERROR:
+    case CURLE_FILESIZE_EXCEEDED:
+      return ResultClass::kProtocol;
+    default:
+      return ResultClass::kOther;
+  }
+}
+
+// "Expire date" of libcurl's certinfo, e.g. "Jan  1 00:00:00 2027 GMT".
+std::optional<absl::Time> ParseCertDate(absl::string_view text) {
+  std::vector<absl::string_view> parts =
+      absl::StrSplit(text, ' ', absl::SkipEmpty());
+  std::string normalized = absl::StrJoin(parts, " ");
+  absl::Time t;
+  std::string err;
+  if (!absl::ParseTime("%b %d %H:%M:%S %Y GMT", normalized, &t, &err)) {
+    return std::nullopt;
+  }
+  return t;
+}
+
+long TlsVersion(config::TlsConfig::Version v) {
+  switch (v) {
+    case config::TlsConfig::Version::kTls10:
+      return CURL_SSLVERSION_TLSv1_0;
+    case config::TlsConfig::Version::kTls11:
+      return CURL_SSLVERSION_TLSv1_1;
+    case config::TlsConfig::Version::kTls12:
+      return CURL_SSLVERSION_TLSv1_2;
+    case config::TlsConfig::Version::kTls13:
+      return CURL_SSLVERSION_TLSv1_3;
+  }
+  return CURL_SSLVERSION_TLSv1_2;
+}
+
+// One VU's easy handle and the state of its current request.
+struct Slot {
+  CURL* easy = nullptr;
+  bool busy = false;
+  uint64_t id = 0;
+  absl::Time started;
+  int64_t body_bytes = 0;
+  int64_t body_limit = 0;
+  bool keep_body = false;
+  bool keep_headers = false;
+  std::string body;
+  Headers headers;
+  char error[CURL_ERROR_SIZE];
+};
+
+size_t OnBody(char* data, size_t size, size_t n, void* user) {
+  Slot* slot = static_cast<Slot*>(user);
+  const size_t len = size * n;
+  slot->body_bytes += static_cast<int64_t>(len);
+  if (slot->keep_body) {
+    const int64_t room =
+        slot->body_limit - static_cast<int64_t>(slot->body.size());
+    if (room > 0) {
+      slot->body.append(data,
+                        static_cast<size_t>(std::min<int64_t>(room, len)));
+    }
+  }
+  // Bytes past the limit are counted and dropped: the transfer goes on so
+  // its time is still measured.
+  return len;
+}
+
+size_t OnHeader(char* data, size_t size, size_t n, void* user) {
+  Slot* slot = static_cast<Slot*>(user);
+  const size_t len = size * n;
+  absl::string_view line(data, len);
+  if (absl::StartsWith(line, "HTTP/")) {
+    slot->headers.clear();  // a new response (redirect or 1xx) starts
+  } else if (size_t colon = line.find(':'); colon != absl::string_view::npos) {
+    slot->headers.emplace_back(
+        std::string(absl::StripAsciiWhitespace(line.substr(0, colon))),
+        std::string(absl::StripAsciiWhitespace(line.substr(colon + 1))));
+  }
+  return len;
+}
+
+class CurlTransportImpl : public Transport {
+ public:
+  CurlTransportImpl(const config::Module& module, Clock* clock)
+      : module_(module), clock_(clock) {}
+
+  ~CurlTransportImpl() override {
+    for (Slot& s : slots_) {
+      if (s.busy) curl_multi_remove_handle(multi_, s.easy);
+      if (s.easy != nullptr) curl_easy_cleanup(s.easy);
+    }
+    if (multi_ != nullptr) curl_multi_cleanup(multi_);
+    if (headers_ != nullptr) curl_slist_free_all(headers_);
+    if (connect_to_ != nullptr) curl_slist_free_all(connect_to_);
+  }
+
+  absl::Status Init(const std::string& url, int slots) {
+    multi_ = curl_multi_init();
+    if (multi_ == nullptr) return absl::InternalError("curl_multi_init failed");
+    curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(slots));
+    RETURN_IF_ERROR(BuildSharedOptions(url));
+    slots_ = std::vector<Slot>(slots);
+    for (Slot& s : slots_) {
+      s.easy = curl_easy_init();
+      if (s.easy == nullptr)
+        return absl::InternalError("curl_easy_init failed");
+      RETURN_IF_ERROR(Configure(&s));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Start(const StartRequest& req) override {
+    if (req.slot < 0 || req.slot >= static_cast<int>(slots_.size())) {
+      return absl::OutOfRangeError(absl::StrCat("no slot ", req.slot));
+    }
+    Slot& s = slots_[req.slot];
+    if (s.busy) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("slot ", req.slot, " already has a request in flight"));
+    }
+    s.id = req.id;
+    s.body_bytes = 0;
+    s.body.clear();
+    s.headers.clear();
+    s.error[0] = '\0';
+    const long timeout_ms =
+        std::max<long>(1, static_cast<long>(absl::ToInt64Milliseconds(
+                              absl::Ceil(req.timeout, absl::Milliseconds(1)))));
+    curl_easy_setopt(s.easy, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(s.easy, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+    s.started = clock_->Now();
+    CURLMcode rc = curl_multi_add_handle(multi_, s.easy);
+    if (rc != CURLM_OK) {
+      return absl::InternalError(
+          absl::StrCat("curl_multi_add_handle: ", curl_multi_strerror(rc)));
+    }
+    s.busy = true;
+    ++in_flight_;
+    return absl::OkStatus();
+  }
+
+  absl::Status Wait(absl::Time until, std::vector<Completion>* done) override {
+    const size_t before = done->size();
+    while (true) {
+      int running = 0;
+      CURLMcode rc = curl_multi_perform(multi_, &running);
+      if (rc != CURLM_OK) {
+        return absl::InternalError(
+            absl::StrCat("curl_multi_perform: ", curl_multi_strerror(rc)));
+      }
+      Harvest(done);
+      if (done->size() > before) return absl::OkStatus();
+      const absl::Duration left = until - clock_->Now();
+      if (left <= absl::ZeroDuration()) return absl::OkStatus();
+      if (left < absl::Milliseconds(1)) {
+        // curl_multi_poll counts in whole milliseconds; sleep the remainder
+        // so the pacer is not late by up to a millisecond.
+        absl::SleepFor(left);
+        continue;
+      }
+      int numfds = 0;
+      rc = curl_multi_poll(multi_, nullptr, 0,
+                           static_cast<int>(absl::ToInt64Milliseconds(left)),
+                           &numfds);
+      if (rc != CURLM_OK) {
+        return absl::InternalError(
+            absl::StrCat("curl_multi_poll: ", curl_multi_strerror(rc)));
+      }
+    }
+  }
+
+  void CancelAll(const std::string& reason,
+                 std::vector<Completion>* done) override {
+    const absl::Time now = clock_->Now();
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      Slot& s = slots_[i];
+      if (!s.busy) continue;
+      curl_multi_remove_handle(multi_, s.easy);
+      s.busy = false;
+      --in_flight_;
+      Completion c;
+      c.id = s.id;
+      c.slot = static_cast<int>(i);
+      c.total = now - s.started;
+      c.bytes_received = s.body_bytes;
+      c.result = ResultClass::kTimeout;
+      c.error = reason;
+      done->push_back(std::move(c));
+    }
+  }
+
+  int InFlight() const override { return in_flight_; }
+
+ private:
+  // Options every slot shares: parsed once per burst.
+  absl::Status BuildSharedOptions(const std::string& url) {
+    url_ = url;
+    const config::HttpConfig& http = module_.http;
+    bool has_host = false;
+    bool has_user_agent = false;
+    for (const auto& [name, value] : http.headers) {
+      has_host = has_host || absl::EqualsIgnoreCase(name, "Host");
+      has_user_agent =
+          has_user_agent || absl::EqualsIgnoreCase(name, "User-Agent");
+      headers_ =
+          curl_slist_append(headers_, absl::StrCat(name, ": ", value).c_str());
+    }
+    if (!has_user_agent) {
+      headers_ = curl_slist_append(
+          headers_, absl::StrCat("User-Agent: ", kUserAgent).c_str());
+    }
+    if (!http.tls.server_name.empty()) {
+      // libcurl has no SNI override: address the server by server_name and
+      // map that name to the real host, keeping the original Host header.
+      UrlPtr u(curl_url());
+      if (curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
+        return absl::InvalidArgumentError(absl::StrCat("bad target ", url));
+      }
+      std::string host = UrlPart(u.get(), CURLUPART_HOST);
+      char* port_str = nullptr;
+      curl_url_get(u.get(), CURLUPART_PORT, &port_str, CURLU_DEFAULT_PORT);
+      CurlStr port_holder(port_str);
+      std::string port = port_str ? port_str : "443";
+      if (!has_host) {
+        std::string explicit_port = UrlPart(u.get(), CURLUPART_PORT);
+        headers_ = curl_slist_append(
+            headers_,
+            absl::StrCat("Host: ", host,
+                         explicit_port.empty() ? "" : ":" + explicit_port)
+                .c_str());
+      }
+      connect_to_ = curl_slist_append(
+          connect_to_,
+          absl::StrCat(http.tls.server_name, ":", port, ":", host, ":", port)
+              .c_str());
+      curl_url_set(u.get(), CURLUPART_HOST, http.tls.server_name.c_str(), 0);
+      url_ = UrlPart(u.get(), CURLUPART_URL);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Configure(Slot* s) {
+    CURL* e = s->easy;
+    const config::HttpConfig& http = module_.http;
+    s->keep_body = NeedsBody(http);
+    s->keep_headers = NeedsHeaders(http);
+    s->body_limit = http.body_size_limit;
+    auto set = [&](CURLoption opt, auto value) -> absl::Status {
+      CURLcode rc = curl_easy_setopt(e, opt, value);
+      if (rc != CURLE_OK) {
+        return absl::InternalError(absl::StrCat("curl_easy_setopt(",
+                                                static_cast<int>(opt),
+                                                "): ", curl_easy_strerror(rc)));
+      }
+      return absl::OkStatus();
+    };
+    RETURN_IF_ERROR(set(CURLOPT_URL, url_.c_str()));
+    RETURN_IF_ERROR(set(CURLOPT_NOSIGNAL, 1L));
+    RETURN_IF_ERROR(set(CURLOPT_PRIVATE, static_cast<void*>(s)));
+    RETURN_IF_ERROR(set(CURLOPT_ERRORBUFFER, s->error));
+    RETURN_IF_ERROR(set(CURLOPT_WRITEFUNCTION, &OnBody));
+    RETURN_IF_ERROR(set(CURLOPT_WRITEDATA, static_cast<void*>(s)));
+    if (s->keep_headers) {
+      RETURN_IF_ERROR(set(CURLOPT_HEADERFUNCTION, &OnHeader));
+      RETURN_IF_ERROR(set(CURLOPT_HEADERDATA, static_cast<void*>(s)));
+    }
+    RETURN_IF_ERROR(set(CURLOPT_PROTOCOLS_STR, "http,https"));
+    RETURN_IF_ERROR(set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https"));
+    RETURN_IF_ERROR(set(CURLOPT_HTTPHEADER, headers_));
+    if (connect_to_ != nullptr) {
+      RETURN_IF_ERROR(set(CURLOPT_CONNECT_TO, connect_to_));
+    }
+    // Environment proxies never apply; only the module's proxy_url does.
+    RETURN_IF_ERROR(set(CURLOPT_PROXY, http.proxy_url.c_str()));
+    if (http.proxy_url.empty()) RETURN_IF_ERROR(set(CURLOPT_NOPROXY, "*"));
+    RETURN_IF_ERROR(
+        set(CURLOPT_FOLLOWLOCATION, http.follow_redirects ? 1L : 0L));
+    RETURN_IF_ERROR(
+        set(CURLOPT_MAXREDIRS, static_cast<long>(http.max_redirects)));
+    RETURN_IF_ERROR(set(CURLOPT_HTTP_VERSION,
+                        http.http_version == config::HttpVersion::kHttp2
+                            ? static_cast<long>(CURL_HTTP_VERSION_2_0)
+                            : static_cast<long>(CURL_HTTP_VERSION_1_1)));
+    if (!http.reuse_connections) {
+      RETURN_IF_ERROR(set(CURLOPT_FRESH_CONNECT, 1L));
+      RETURN_IF_ERROR(set(CURLOPT_FORBID_REUSE, 1L));
+    }
+    // Method and body.
+    if (http.method == "HEAD") {
+      RETURN_IF_ERROR(set(CURLOPT_NOBODY, 1L));
+    } else if (http.method != "GET" || !http.body.empty()) {
+      if (!http.body.empty() || http.method == "POST") {
+        RETURN_IF_ERROR(set(CURLOPT_POSTFIELDSIZE_LARGE,
+                            static_cast<curl_off_t>(http.body.size())));
+        RETURN_IF_ERROR(set(CURLOPT_POSTFIELDS, http.body.c_str()));
+      }
+      if (http.method != "POST") {
+        RETURN_IF_ERROR(set(CURLOPT_CUSTOMREQUEST, http.method.c_str()));
+      }
+    }
+    // TLS.
+    const config::TlsConfig& tls = http.tls;
+    RETURN_IF_ERROR(set(CURLOPT_SSLVERSION, TlsVersion(tls.min_version)));
+    if (!tls.ca_file.empty())
+      RETURN_IF_ERROR(set(CURLOPT_CAINFO, tls.ca_file.c_str()));
+    if (!tls.cert_file.empty())
+      RETURN_IF_ERROR(set(CURLOPT_SSLCERT, tls.cert_file.c_str()));
+    if (!tls.key_file.empty())
+      RETURN_IF_ERROR(set(CURLOPT_SSLKEY, tls.key_file.c_str()));
+    if (tls.insecure_skip_verify) {
+      RETURN_IF_ERROR(set(CURLOPT_SSL_VERIFYPEER, 0L));
+      RETURN_IF_ERROR(set(CURLOPT_SSL_VERIFYHOST, 0L));
+    }
+    if (absl::StartsWithIgnoreCase(url_, "https:")) {
+      RETURN_IF_ERROR(set(CURLOPT_CERTINFO, 1L));
+    }
+    return absl::OkStatus();
+  }
+
+  void Harvest(std::vector<Completion>* done) {
+    int queued = 0;
+    while (CURLMsg* msg = curl_multi_info_read(multi_, &queued)) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      CURL* e = msg->easy_handle;
+      const CURLcode code = msg->data.result;
+      void* priv = nullptr;
+      curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv);
+      Slot* s = static_cast<Slot*>(priv);
+      Completion c = Finish(s, code);
+      curl_multi_remove_handle(multi_, e);
+      s->busy = false;
+      --in_flight_;
+      done->push_back(std::move(c));
+    }
+  }
+
+  Completion Finish(Slot* s, CURLcode code) {
+    CURL* e = s->easy;
+    Completion c;
+    c.id = s->id;
+    c.slot = static_cast<int>(s - slots_.data());
+    c.bytes_received = s->body_bytes;
+    curl_off_t dns = 0, conn = 0, app = 0, pre = 0, ttfb = 0, total = 0;
+    curl_easy_getinfo(e, CURLINFO_NAMELOOKUP_TIME_T, &dns);
+    curl_easy_getinfo(e, CURLINFO_CONNECT_TIME_T, &conn);
+    curl_easy_getinfo(e, CURLINFO_APPCONNECT_TIME_T, &app);
+    curl_easy_getinfo(e, CURLINFO_PRETRANSFER_TIME_T, &pre);
+    curl_easy_getinfo(e, CURLINFO_STARTTRANSFER_TIME_T, &ttfb);
+    curl_easy_getinfo(e, CURLINFO_TOTAL_TIME_T, &total);
+    long connects = 0;
+    curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &connects);
+    c.new_connection = connects > 0;
+    c.total = total > 0 ? Micros(total) : clock_->Now() - s->started;
+    auto phase = [&c](Phase p) -> absl::Duration& {
+      return c.phases[static_cast<int>(p)];
+    };
+    if (c.new_connection) {
+      phase(Phase::kResolve) = Micros(dns);
+      phase(Phase::kConnect) = Micros(conn - dns);
+      if (app > 0) phase(Phase::kTls) = Micros(app - conn);
+    }
+    if (ttfb > 0) {
+      phase(Phase::kProcessing) = Micros(ttfb - std::max({pre, app, conn}));
+      phase(Phase::kTransfer) = Micros(total - ttfb);
+    }
+    long status = 0;
+    curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+    c.status_code = static_cast<int>(status);
+    if (c.new_connection && app > 0) c.cert_expiry = EarliestExpiry(e);
+    if (code != CURLE_OK) {
+      c.result = ClassifyCurlCode(code);
+      c.error = s->error[0] != '\0' ? std::string(s->error)
+                                    : std::string(curl_easy_strerror(code));
+      return c;
+    }
+    c.result = CheckResponse(c.status_code, s->headers, s->body, module_.http,
+                             &c.error);
+    return c;
+  }
+
+  static std::optional<absl::Time> EarliestExpiry(CURL* e) {
+    struct curl_certinfo* info = nullptr;
+    if (curl_easy_getinfo(e, CURLINFO_CERTINFO, &info) != CURLE_OK ||
+        info == nullptr) {
+      return std::nullopt;
+    }
+    std::optional<absl::Time> earliest;
+    for (int i = 0; i < info->num_of_certs; ++i) {
+      for (curl_slist* l = info->certinfo[i]; l != nullptr; l = l->next) {
+        absl::string_view line(l->data);
+        if (!absl::ConsumePrefix(&line, "Expire date:")) continue;
+        std::optional<absl::Time> t = ParseCertDate(line);
+        if (t.has_value() && (!earliest.has_value() || *t < *earliest)) {
+          earliest = t;
+        }
+      }
+    }
+    return earliest;
+  }
+
+  const config::Module& module_;
+  Clock* clock_;
+  std::string url_;
+  CURLM* multi_ = nullptr;
+  curl_slist* headers_ = nullptr;
+  curl_slist* connect_to_ = nullptr;
+  std::vector<Slot> slots_;
+  int in_flight_ = 0;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Transport>> NewCurlTransport(
+    const std::string& url, const config::Module& module, int slots,
+    Clock* clock) {
+  auto t = std::make_unique<CurlTransportImpl>(module, clock);
+  RETURN_IF_ERROR(t->Init(url, slots));
+  return std::unique_ptr<Transport>(std::move(t));
+}
+
+absl::StatusOr<std::string> NormalizeTarget(absl::string_view target) {
+  if (target.empty()) return absl::InvalidArgumentError("target is empty");
+  std::string text(target);
+  if (!absl::StrContains(text, "://")) text = absl::StrCat("http://", text);
+  UrlPtr u(curl_url());
+  if (u == nullptr) return absl::InternalError("curl_url failed");
+  CURLUcode rc = curl_url_set(u.get(), CURLUPART_URL, text.c_str(), 0);
+  if (rc != CURLUE_OK) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "target \"", target, "\" is not a valid URL: ", curl_url_strerror(rc)));
+  }
+  const std::string scheme =
+      absl::AsciiStrToLower(UrlPart(u.get(), CURLUPART_SCHEME));
+  if (scheme != "http" && scheme != "https") {
+    return absl::InvalidArgumentError(
+        absl::StrCat("target \"", target, "\" has scheme \"", scheme,
+                     "\"; only http and https are supported"));
+  }
+  if (UrlPart(u.get(), CURLUPART_HOST).empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("target \"", target, "\" has no host"));
+  }
+  return UrlPart(u.get(), CURLUPART_URL);
+}
+
+absl::Status GlobalInit() {
+  static CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+  if (rc != CURLE_OK) {
+    return absl::InternalError(
+        absl::StrCat("curl_global_init: ", curl_easy_strerror(rc)));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace canary::probes

@@ -1,0 +1,85 @@
+#include "probes/prober.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "probes/burst.h"
+#include "probes/curl_transport.h"
+#include "probes/metrics.h"
+#include "probes/stats.h"
+#include "probes/thresholds.h"
+
+namespace canary::probes {
+namespace {
+
+// A probe is a success when at least one request was made and, with
+// thresholds, all of them hold; without thresholds, every request succeeded.
+bool Succeeded(const BurstStats& stats, const std::vector<bool>& passed) {
+  if (stats.requests == 0) return false;
+  if (passed.empty()) return stats.errors == 0;
+  return std::all_of(passed.begin(), passed.end(), [](bool p) { return p; });
+}
+
+class ProberImpl : public Prober {
+ public:
+  ProberImpl(TransportFactory factory, Clock* clock)
+      : factory_(std::move(factory)), clock_(clock) {}
+
+  ProbeReport Probe(const ProbeSpec& spec) override {
+    const absl::Time start = clock_->Now();
+    const config::Module& module = *spec.module;
+    ProbeReport report;
+    const BurstPlan plan = PlanBurst(module.burst, module.timeout, spec.budget);
+    absl::StatusOr<std::unique_ptr<Transport>> transport =
+        factory_(spec.target, module, plan.vus);
+    absl::Status status = transport.status();
+    if (status.ok()) {
+      absl::StatusOr<BurstResult> burst =
+          RunBurst(plan, transport->get(), clock_);
+      status = burst.status();
+      if (burst.ok()) report.burst = *std::move(burst);
+    }
+    if (!status.ok()) {
+      // The exporter, not the target, failed: still data, never a crash.
+      RequestResult r;
+      r.result = ResultClass::kOther;
+      r.error = std::string(status.message());
+      report.burst.requests.push_back(std::move(r));
+      report.burst.budget = spec.budget;
+      report.burst.planned = plan.planned;
+    }
+    const BurstStats stats = ComputeStats(report.burst);
+    report.thresholds_passed = EvaluateThresholds(module.thresholds, stats);
+    report.success = Succeeded(stats, report.thresholds_passed);
+    ProbeSummary summary;
+    summary.success = report.success;
+    summary.budget = spec.budget;
+    summary.probe_duration = clock_->Now() - start;
+    report.families = BuildProbeFamilies(report.burst, stats, module,
+                                         report.thresholds_passed, summary);
+    return report;
+  }
+
+ private:
+  TransportFactory factory_;
+  Clock* clock_;
+};
+
+}  // namespace
+
+std::unique_ptr<Prober> NewProber(TransportFactory factory, Clock* clock) {
+  return std::make_unique<ProberImpl>(std::move(factory), clock);
+}
+
+std::unique_ptr<Prober> NewHttpProber() {
+  Clock* clock = RealClock::Get();
+  return NewProber(
+      [clock](const std::string& target, const config::Module& module,
+              int slots) {
+        return NewCurlTransport(target, module, slots, clock);
+      },
+      clock);
+}
+
+}  // namespace canary::probes

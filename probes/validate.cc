@@ -1,0 +1,99 @@
+#include "probes/validate.h"
+
+#include <algorithm>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace canary::probes {
+namespace {
+
+bool StatusValid(int status, const std::vector<int>& valid) {
+  if (valid.empty()) return status >= 200 && status < 300;
+  return std::find(valid.begin(), valid.end(), status) != valid.end();
+}
+
+// Every value of header `name` (case-insensitive), in order.
+std::vector<absl::string_view> HeaderValues(const Headers& headers,
+                                            absl::string_view name) {
+  std::vector<absl::string_view> out;
+  for (const auto& [k, v] : headers) {
+    if (absl::EqualsIgnoreCase(k, name)) out.push_back(v);
+  }
+  return out;
+}
+
+bool Matches(const config::Regexp& re, absl::string_view text) {
+  return RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), *re.re);
+}
+
+}  // namespace
+
+bool NeedsBody(const config::HttpConfig& http) {
+  return !http.fail_if_body_matches_regexp.empty() ||
+         !http.fail_if_body_not_matches_regexp.empty();
+}
+
+bool NeedsHeaders(const config::HttpConfig& http) {
+  return !http.fail_if_header_matches.empty() ||
+         !http.fail_if_header_not_matches.empty();
+}
+
+ResultClass CheckResponse(int status, const Headers& headers,
+                          absl::string_view body,
+                          const config::HttpConfig& http, std::string* error) {
+  if (!StatusValid(status, http.valid_status_codes)) {
+    *error =
+        http.valid_status_codes.empty()
+            ? absl::StrCat("status ", status, " is not 2xx")
+            : absl::StrCat("status ", status, " is not in valid_status_codes");
+    return ResultClass::kHttpStatus;
+  }
+  for (const config::Regexp& re : http.fail_if_body_matches_regexp) {
+    if (Matches(re, body)) {
+      *error = absl::StrCat("body matched /", re.pattern, "/");
+      return ResultClass::kValidation;
+    }
+  }
+  for (const config::Regexp& re : http.fail_if_body_not_matches_regexp) {
+    if (!Matches(re, body)) {
+      *error = absl::StrCat("body did not match /", re.pattern, "/");
+      return ResultClass::kValidation;
+    }
+  }
+  // As in blackbox_exporter, a missing header fails either check unless
+  // allow_missing is set.
+  for (const config::HeaderMatch& m : http.fail_if_header_matches) {
+    std::vector<absl::string_view> values = HeaderValues(headers, m.header);
+    if (values.empty() && !m.allow_missing) {
+      *error = absl::StrCat("header ", m.header, " is missing");
+      return ResultClass::kValidation;
+    }
+    for (absl::string_view v : values) {
+      if (Matches(m.regexp, v)) {
+        *error = absl::StrCat("header ", m.header, " matched /",
+                              m.regexp.pattern, "/");
+        return ResultClass::kValidation;
+      }
+    }
+  }
+  for (const config::HeaderMatch& m : http.fail_if_header_not_matches) {
+    std::vector<absl::string_view> values = HeaderValues(headers, m.header);
+    if (values.empty()) {
+      if (m.allow_missing) continue;
+      *error = absl::StrCat("header ", m.header, " is missing");
+      return ResultClass::kValidation;
+    }
+    for (absl::string_view v : values) {
+      if (!Matches(m.regexp, v)) {
+        *error = absl::StrCat("header ", m.header, " did not match /",
+                              m.regexp.pattern, "/");
+        return ResultClass::kValidation;
+      }
+    }
+  }
+  error->clear();
+  return ResultClass::kSuccess;
+}
+
+}  // namespace canary::probes

@@ -1,0 +1,104 @@
+#include "probes/prober.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "probes/metric_names.h"
+#include "probes/metrics.h"
+#include "tests/testing/fake_transport.h"
+
+namespace canary::probes {
+namespace {
+
+using ::canary::testing::FakeClock;
+using ::canary::testing::FakeTransport;
+using ::testing::HasSubstr;
+
+config::Threshold P95Below(double seconds) {
+  config::Threshold t;
+  t.source = "p(95)<" + std::to_string(seconds);
+  t.stat = config::Threshold::Stat::kPercentile;
+  t.percentile = 95;
+  t.op = config::Threshold::Op::kLess;
+  t.value = seconds;
+  return t;
+}
+
+class ProberTest : public ::testing::Test {
+ protected:
+  // A prober whose transport answers every request with `make(seq)`.
+  std::unique_ptr<Prober> MakeProber(std::function<Completion(int64_t)> make) {
+    return NewProber(
+        [this, make](const std::string&, const config::Module&,
+                     int) -> absl::StatusOr<std::unique_ptr<Transport>> {
+          return std::make_unique<FakeTransport>(
+              &clock_, [make](int64_t seq, int) { return make(seq); });
+        },
+        &clock_);
+  }
+
+  ProbeReport Run(Prober& prober) {
+    return prober.Probe({.target = "http://127.0.0.1:1/",
+                         .module = &module_,
+                         .budget = absl::Seconds(10)});
+  }
+
+  FakeClock clock_;
+  config::Module module_;
+};
+
+TEST_F(ProberTest, NoThresholdsMeansEveryRequestMustSucceed) {
+  module_.burst.requests = 10;
+  auto ok = MakeProber(
+      [](int64_t) { return FakeTransport::Ok(absl::Milliseconds(10)); });
+  EXPECT_TRUE(Run(*ok).success);
+
+  auto one_bad = MakeProber([](int64_t seq) {
+    Completion c = FakeTransport::Ok(absl::Milliseconds(10));
+    if (seq == 3) {
+      c.status_code = 500;
+      c.result = ResultClass::kHttpStatus;
+    }
+    return c;
+  });
+  ProbeReport r = Run(*one_bad);
+  EXPECT_FALSE(r.success);
+  EXPECT_EQ(r.burst.requests.size(), 10u);
+}
+
+TEST_F(ProberTest, ThresholdsDecideSuccess) {
+  module_.burst.requests = 20;
+  module_.thresholds = {P95Below(0.2)};
+  auto fast = MakeProber(
+      [](int64_t) { return FakeTransport::Ok(absl::Milliseconds(50)); });
+  ProbeReport r = Run(*fast);
+  EXPECT_TRUE(r.success);
+  EXPECT_THAT(r.thresholds_passed, ::testing::ElementsAre(true));
+
+  auto slow = MakeProber(
+      [](int64_t) { return FakeTransport::Ok(absl::Milliseconds(250)); });
+  r = Run(*slow);
+  EXPECT_FALSE(r.success);
+  EXPECT_THAT(r.thresholds_passed, ::testing::ElementsAre(false));
+  const std::string text = SerializeFamilies(r.families);
+  EXPECT_THAT(text, HasSubstr("probe_success 0"));
+}
+
+TEST_F(ProberTest, TransportFailureIsDataNotACrash) {
+  module_.burst.requests = 3;
+  auto prober = NewProber(
+      [](const std::string&, const config::Module&,
+         int) -> absl::StatusOr<std::unique_ptr<Transport>> {
+        return absl::InternalError("curl_multi_init failed");
+      },
+      &clock_);
+  ProbeReport r = Run(*prober);
+  EXPECT_FALSE(r.success);
+  ASSERT_EQ(r.burst.requests.size(), 1u);
+  EXPECT_EQ(r.burst.requests[0].result, ResultClass::kOther);
+  EXPECT_THAT(r.burst.requests[0].error, HasSubstr("curl_multi_init"));
+  EXPECT_THAT(SerializeFamilies(r.families),
+              HasSubstr("probe_http_requests{result=\"other\"} 1"));
+}
+
+}  // namespace
+}  // namespace canary::probes

@@ -1,0 +1,80 @@
+#include "probes/validate.h"
+
+#include <memory>
+
+#include "gtest/gtest.h"
+
+namespace canary::probes {
+namespace {
+
+config::Regexp Re(const std::string& p) {
+  return {p, std::make_shared<RE2>(p)};
+}
+
+TEST(CheckResponseTest, EmptyValidListMeansAny2xx) {
+  config::HttpConfig http;
+  std::string why;
+  EXPECT_EQ(CheckResponse(200, {}, "", http, &why), ResultClass::kSuccess);
+  EXPECT_EQ(CheckResponse(204, {}, "", http, &why), ResultClass::kSuccess);
+  EXPECT_EQ(CheckResponse(301, {}, "", http, &why), ResultClass::kHttpStatus);
+  EXPECT_EQ(why, "status 301 is not 2xx");
+  EXPECT_EQ(CheckResponse(500, {}, "", http, &why), ResultClass::kHttpStatus);
+}
+
+TEST(CheckResponseTest, ExplicitValidList) {
+  config::HttpConfig http;
+  http.valid_status_codes = {200, 404};
+  std::string why;
+  EXPECT_EQ(CheckResponse(404, {}, "", http, &why), ResultClass::kSuccess);
+  EXPECT_EQ(CheckResponse(201, {}, "", http, &why), ResultClass::kHttpStatus);
+  EXPECT_EQ(why, "status 201 is not in valid_status_codes");
+}
+
+TEST(CheckResponseTest, BodyChecks) {
+  config::HttpConfig http;
+  http.fail_if_body_matches_regexp = {Re("error")};
+  http.fail_if_body_not_matches_regexp = {Re("^ok")};
+  std::string why;
+  EXPECT_EQ(CheckResponse(200, {}, "ok fine", http, &why),
+            ResultClass::kSuccess);
+  EXPECT_EQ(CheckResponse(200, {}, "ok but error", http, &why),
+            ResultClass::kValidation);
+  EXPECT_EQ(why, "body matched /error/");
+  EXPECT_EQ(CheckResponse(200, {}, "fine", http, &why),
+            ResultClass::kValidation);
+  EXPECT_EQ(why, "body did not match /^ok/");
+  // The status check comes first.
+  EXPECT_EQ(CheckResponse(500, {}, "error", http, &why),
+            ResultClass::kHttpStatus);
+}
+
+TEST(CheckResponseTest, HeaderChecksAreCaseInsensitiveAndMissingFails) {
+  config::HttpConfig http;
+  http.fail_if_header_matches = {{"X-Debug", Re("on"), true}};
+  http.fail_if_header_not_matches = {{"content-type", Re("json"), false}};
+  std::string why;
+  Headers good = {{"Content-Type", "application/json"}};
+  EXPECT_EQ(CheckResponse(200, good, "", http, &why), ResultClass::kSuccess);
+  Headers debug = {{"Content-Type", "application/json"}, {"x-debug", "on"}};
+  EXPECT_EQ(CheckResponse(200, debug, "", http, &why),
+            ResultClass::kValidation);
+  EXPECT_EQ(why, "header X-Debug matched /on/");
+  EXPECT_EQ(CheckResponse(200, {}, "", http, &why), ResultClass::kValidation);
+  EXPECT_EQ(why, "header content-type is missing");
+  Headers html = {{"Content-Type", "text/html"}};
+  EXPECT_EQ(CheckResponse(200, html, "", http, &why), ResultClass::kValidation);
+  EXPECT_EQ(why, "header content-type did not match /json/");
+}
+
+TEST(CheckResponseTest, NeedsBodyAndHeadersOnlyWithChecks) {
+  config::HttpConfig http;
+  EXPECT_FALSE(NeedsBody(http));
+  EXPECT_FALSE(NeedsHeaders(http));
+  http.fail_if_body_matches_regexp = {Re("x")};
+  http.fail_if_header_not_matches = {{"a", Re("b"), false}};
+  EXPECT_TRUE(NeedsBody(http));
+  EXPECT_TRUE(NeedsHeaders(http));
+}
+
+}  // namespace
+}  // namespace canary::probes
