@@ -1,2 +1,128 @@
-// Placeholder until the server lands.
-int main() { return 0; }
+// canary_exporter: wires flags, config, prober and HTTP server; signals
+// drive reload (SIGHUP) and shutdown (SIGTERM, SIGINT).
+#include <signal.h>
+
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "config/loader.h"
+#include "exporter/config_store.h"
+#include "exporter/flags.h"
+#include "exporter/log.h"
+#include "exporter/self_metrics.h"
+#include "exporter/server.h"
+#include "exporter/version.h"
+#include "probes/prober.h"
+#include "probes/target.h"
+
+namespace canary::exporter {
+namespace {
+
+int CheckConfig(const Flags& flags) {
+  absl::StatusOr<config::Config> config =
+      flags.config_file.empty() ? config::LoadDefaultConfig()
+                                : config::LoadConfigFile(flags.config_file);
+  if (!config.ok()) {
+    std::cerr << "config error: " << config.status().message() << "\n";
+    return 1;
+  }
+  std::vector<std::string> names;
+  for (const auto& [name, module] : config->modules) names.push_back(name);
+  std::cout << "config OK: "
+            << (flags.config_file.empty() ? "embedded default"
+                                          : flags.config_file)
+            << ": " << names.size() << " module"
+            << (names.size() == 1 ? "" : "s") << " ("
+            << absl::StrJoin(names, ", ") << ")\n";
+  return 0;
+}
+
+int Run(int argc, char** argv) {
+  absl::StatusOr<Flags> flags = ParseFlags(argc, argv);
+  if (!flags.ok()) {
+    std::cerr << "canary_exporter: " << flags.status().message() << "\n\n"
+              << Usage();
+    return 2;
+  }
+  if (flags->help) {
+    std::cout << Usage();
+    return 0;
+  }
+  if (flags->version) {
+    std::cout << "canary_exporter, version " << Version() << " (revision "
+              << Revision() << ")\n";
+    return 0;
+  }
+  Logger& log = GlobalLogger();
+  log.Configure(flags->log_level, flags->log_format);
+
+  if (absl::Status s = probes::GlobalInit(); !s.ok()) {
+    log.Error("initializing libcurl failed",
+              {{"err", std::string(s.message())}});
+    return 1;
+  }
+  if (flags->config_check) return CheckConfig(*flags);
+
+  // Blocked before any thread exists so every thread inherits the mask and
+  // only sigwait below sees these signals.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  log.Info("starting canary_exporter",
+           {{"version", Version()}, {"revision", Revision()}});
+  SelfMetrics metrics;
+  absl::StatusOr<std::unique_ptr<ConfigStore>> store =
+      ConfigStore::ForFile(flags->config_file, &metrics);
+  if (!store.ok()) {
+    log.Error("loading config failed",
+              {{"file", flags->config_file},
+               {"err", std::string(store.status().message())}});
+    return 1;
+  }
+  log.Info("loaded config", {{"source", (*store)->Source()}});
+
+  std::unique_ptr<probes::Prober> prober = probes::NewHttpProber();
+  absl::StatusOr<std::unique_ptr<Server>> server =
+      Server::Start({.listen_address = flags->listen_address,
+                     .timeout_offset = flags->timeout_offset},
+                    prober.get(), store->get(), &metrics);
+  if (!server.ok()) {
+    log.Error("starting HTTP server failed",
+              {{"err", std::string(server.status().message())}});
+    return 1;
+  }
+  log.Info("listening", {{"address", (*server)->address()}});
+
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      if (absl::Status s = (*store)->Reload(); s.ok()) {
+        log.Info("config reloaded", {{"source", (*store)->Source()}});
+      } else {
+        log.Error("reloading config failed",
+                  {{"source", (*store)->Source()},
+                   {"err", std::string(s.message())}});
+      }
+      continue;
+    }
+    log.Info("shutting down",
+             {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+    break;
+  }
+  (*server)->Stop();
+  log.Info("stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace canary::exporter
+
+int main(int argc, char** argv) { return canary::exporter::Run(argc, argv); }

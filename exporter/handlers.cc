@@ -1,0 +1,226 @@
+#include "exporter/handlers.h"
+
+#include <memory>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "exporter/budget.h"
+#include "exporter/version.h"
+#include "probes/metrics.h"
+#include "probes/target.h"
+
+namespace canary::exporter {
+namespace {
+
+HttpResponse Text(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  if (r.body.empty() || r.body.back() != '\n') r.body.push_back('\n');
+  return r;
+}
+
+HttpResponse MethodNotAllowed(const char* allow) {
+  HttpResponse r = Text(405, "method not allowed");
+  r.headers.emplace_back("Allow", allow);
+  return r;
+}
+
+std::string HtmlEscape(absl::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#39;";
+        break;
+      default:
+        out.push_back(c);
+    }
+  }
+  return out;
+}
+
+std::string BurstShape(const config::BurstConfig& b) {
+  std::vector<std::string> parts;
+  if (b.open_model()) {
+    parts.push_back(
+        absl::StrFormat("%g req/s, at most %d in flight", b.rate, b.vus));
+  } else {
+    parts.push_back(absl::StrFormat("%d VU%s", b.vus, b.vus == 1 ? "" : "s"));
+    if (b.think_time > absl::ZeroDuration()) {
+      parts.push_back(
+          absl::StrCat(absl::FormatDuration(b.think_time), " think time"));
+    }
+  }
+  if (b.duration.has_value()) {
+    parts.push_back(absl::StrCat("for ", absl::FormatDuration(*b.duration)));
+  }
+  if (b.requests.has_value()) {
+    parts.push_back(absl::StrCat("up to ", *b.requests, " request",
+                                 *b.requests == 1 ? "" : "s"));
+  }
+  return absl::StrJoin(parts, ", ");
+}
+
+}  // namespace
+
+Handlers::Handlers(probes::Prober* prober, ConfigStore* store,
+                   SelfMetrics* metrics, HandlerOptions options, Logger* logger)
+    : prober_(prober),
+      store_(store),
+      metrics_(metrics),
+      options_(options),
+      logger_(logger != nullptr ? logger : &GlobalLogger()) {}
+
+HttpResponse Handlers::Handle(const HttpRequest& request) {
+  const bool get = request.method == "GET" || request.method == "HEAD";
+  const std::string& path = request.path;
+  if (path == "/-/reload") {
+    if (request.method != "POST") return MethodNotAllowed("POST");
+    return Reload();
+  }
+  if (path != "/probe" && path != "/metrics" && path != "/-/healthy" &&
+      path != "/-/ready" && path != "/") {
+    return Text(404, "not found");
+  }
+  if (!get) return MethodNotAllowed("GET, HEAD");
+  if (path == "/probe") return Probe(request);
+  if (path == "/metrics") return Metrics();
+  if (path == "/") return Landing();
+  return Text(200, "OK");
+}
+
+HttpResponse Handlers::Reject(std::string reason) {
+  metrics_->ProbeRejected(kRejectBadRequest);
+  logger_->Debug("probe rejected", {{"reason", reason}});
+  return Text(400, std::move(reason));
+}
+
+HttpResponse Handlers::Probe(const HttpRequest& request) {
+  auto target_it = request.query.find("target");
+  if (target_it == request.query.end() || target_it->second.empty()) {
+    return Reject("target parameter is missing");
+  }
+  absl::StatusOr<std::string> target =
+      probes::NormalizeTarget(target_it->second);
+  if (!target.ok()) return Reject(std::string(target.status().message()));
+
+  std::string module_name = kDefaultModule;
+  if (auto it = request.query.find("module");
+      it != request.query.end() && !it->second.empty()) {
+    module_name = it->second;
+  }
+  // Held for the whole burst so a reload cannot free the module under it.
+  std::shared_ptr<const config::Config> config = store_->Get();
+  const config::Module* module = config->FindModule(module_name);
+  if (module == nullptr) {
+    return Reject(absl::StrCat("unknown module \"", module_name, "\""));
+  }
+
+  absl::StatusOr<absl::Duration> budget = ProbeBudget(
+      request.scrape_timeout ? request.scrape_timeout->c_str() : nullptr,
+      options_.timeout_offset);
+  if (!budget.ok()) return Reject(std::string(budget.status().message()));
+
+  metrics_->ProbeStarted();
+  const absl::Time start = absl::Now();
+  probes::ProbeReport report =
+      prober_->Probe({.target = *target, .module = module, .budget = *budget});
+  metrics_->ProbeFinished(module_name, report);
+  logger_->Debug("probe finished",
+                 {{"module", module_name},
+                  {"target", *target},
+                  {"success", report.success ? "true" : "false"},
+                  {"requests", absl::StrCat(report.burst.requests.size())},
+                  {"duration", absl::FormatDuration(absl::Now() - start)}});
+
+  HttpResponse r;
+  r.content_type = kMetricsContentType;
+  r.body = probes::SerializeFamilies(report.families);
+  if (r.body.empty() && !report.families.empty()) {
+    logger_->Error("serializing probe metrics failed",
+                   {{"module", module_name}});
+    return Text(500, "serializing probe metrics failed");
+  }
+  return r;
+}
+
+HttpResponse Handlers::Metrics() {
+  absl::StatusOr<std::string> text = metrics_->Serialize();
+  if (!text.ok()) {
+    logger_->Error("serializing self-metrics failed",
+                   {{"err", std::string(text.status().message())}});
+    return Text(500, std::string(text.status().message()));
+  }
+  HttpResponse r;
+  r.content_type = kMetricsContentType;
+  r.body = *std::move(text);
+  return r;
+}
+
+HttpResponse Handlers::Reload() {
+  absl::Status s = store_->Reload();
+  if (!s.ok()) {
+    logger_->Error(
+        "reloading config failed",
+        {{"source", store_->Source()}, {"err", std::string(s.message())}});
+    return Text(500, absl::StrCat("failed to reload config: ", s.message()));
+  }
+  logger_->Info("config reloaded", {{"source", store_->Source()}});
+  return Text(200, "OK");
+}
+
+HttpResponse Handlers::Landing() {
+  std::shared_ptr<const config::Config> config = store_->Get();
+  std::string modules;
+  std::string example_module = kDefaultModule;
+  if (config->FindModule(example_module) == nullptr &&
+      !config->modules.empty()) {
+    example_module = config->modules.begin()->first;
+  }
+  for (const auto& [name, module] : config->modules) {
+    absl::StrAppend(&modules, "<tr><td>", HtmlEscape(name), "</td><td>",
+                    HtmlEscape(BurstShape(module.burst)), "</td><td>",
+                    HtmlEscape(absl::FormatDuration(module.timeout)),
+                    "</td><td>", module.thresholds.size(), "</td></tr>\n");
+  }
+  HttpResponse r;
+  r.content_type = "text/html; charset=utf-8";
+  r.body = absl::StrCat(
+      "<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\">"
+      "<title>canary_exporter</title></head>\n<body>\n"
+      "<h1>canary_exporter</h1>\n<p>Version ",
+      HtmlEscape(Version()), " (revision ", HtmlEscape(Revision()),
+      "). Config: ", HtmlEscape(store_->Source()),
+      ".</p>\n"
+      "<p>Runs a short paced burst of HTTP requests against a target on "
+      "every scrape of <code>/probe</code>.</p>\n<ul>\n"
+      "<li><a href=\"/probe?target=http://127.0.0.1:9427/-/healthy&amp;"
+      "module=",
+      HtmlEscape(example_module),
+      "\">Probe 127.0.0.1:9427/-/healthy</a> (example)</li>\n"
+      "<li><a href=\"/metrics\">Metrics</a></li>\n"
+      "<li><a href=\"/-/healthy\">Health</a></li>\n</ul>\n"
+      "<h2>Modules</h2>\n<table border=\"1\">\n"
+      "<tr><th>module</th><th>burst</th><th>request timeout</th>"
+      "<th>thresholds</th></tr>\n",
+      modules, "</table>\n</body>\n</html>\n");
+  return r;
+}
+
+}  // namespace canary::exporter

@@ -1,0 +1,83 @@
+// handlers.h: what each HTTP endpoint answers, apart from the HTTP server
+// (server.h adapts CivetWeb requests to these plain values).
+//
+//   Handlers h(prober, store, metrics, {.timeout_offset = absl::Seconds(0.5)});
+//   HttpResponse r = h.Handle({.method = "GET", .path = "/probe",
+//                              .query = {{"target",
+//                              "http://127.0.0.1:8080"}}});
+//
+// Endpoints: GET /probe?target=URL&module=NAME (module defaults to
+// "canary"), GET /metrics, GET /-/healthy, GET /-/ready, POST /-/reload,
+// GET / (landing page); anything else 404, a wrong method 405 with Allow.
+// A bad /probe request is 400 with a one-line plain-text reason; a failing
+// target is still 200 (probe_success 0 in the body).
+//
+// Thread-safety: Handle() may run on many threads at once.
+// Errors: none returned; every failure is an HTTP status.
+#ifndef CANARY_EXPORTER_HANDLERS_H_
+#define CANARY_EXPORTER_HANDLERS_H_
+
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "exporter/config_store.h"
+#include "exporter/log.h"
+#include "exporter/self_metrics.h"
+#include "probes/prober.h"
+
+namespace canary::exporter {
+
+inline constexpr char kDefaultModule[] = "canary";
+inline constexpr char kMetricsContentType[] =
+    "text/plain; version=0.0.4; charset=utf-8";
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string path;    // decoded, without the query
+  // Decoded query parameters; the first of repeated names wins.
+  std::map<std::string, std::string> query;
+  // X-Prometheus-Scrape-Timeout-Seconds, when sent.
+  std::optional<std::string> scrape_timeout;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "text/plain; charset=utf-8";
+  std::vector<std::pair<std::string, std::string>> headers;  // extra
+  std::string body;
+};
+
+struct HandlerOptions {
+  absl::Duration timeout_offset = absl::Milliseconds(500);
+};
+
+class Handlers {
+ public:
+  // None is owned; all must outlive the Handlers. `logger` may be null
+  // (then GlobalLogger()).
+  Handlers(probes::Prober* prober, ConfigStore* store, SelfMetrics* metrics,
+           HandlerOptions options, Logger* logger = nullptr);
+
+  HttpResponse Handle(const HttpRequest& request);
+
+ private:
+  HttpResponse Probe(const HttpRequest& request);
+  HttpResponse Metrics();
+  HttpResponse Reload();
+  HttpResponse Landing();
+  HttpResponse Reject(std::string reason);
+
+  probes::Prober* const prober_;
+  ConfigStore* const store_;
+  SelfMetrics* const metrics_;
+  const HandlerOptions options_;
+  Logger* const logger_;
+};
+
+}  // namespace canary::exporter
+
+#endif  // CANARY_EXPORTER_HANDLERS_H_

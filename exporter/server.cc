@@ -1,0 +1,223 @@
+#include "exporter/server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <exception>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "CivetServer.h"
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "civetweb.h"
+#include "exporter/budget.h"
+
+namespace canary::exporter {
+namespace {
+
+// CivetWeb reports a bind failure only through log_message, on the thread
+// that calls mg_start; this catches it there.
+thread_local std::string* start_errors = nullptr;
+
+int LogMessage(const mg_connection* conn, const char* message) {
+  if (start_errors != nullptr) {
+    if (!start_errors->empty()) start_errors->append("; ");
+    start_errors->append(message);
+    return 1;
+  }
+  const mg_context* ctx = conn != nullptr ? mg_get_context(conn) : nullptr;
+  auto* civet = ctx != nullptr
+                    ? static_cast<CivetServer*>(mg_get_user_data(ctx))
+                    : nullptr;
+  auto* server = civet != nullptr
+                     ? static_cast<const Server*>(civet->getUserContext())
+                     : nullptr;
+  Logger* logger = server != nullptr ? server->logger() : &GlobalLogger();
+  logger->Warn("http server", {{"err", message}});
+  return 1;
+}
+
+std::string Decode(absl::string_view s) {
+  std::string out(s.size() + 1, '\0');
+  int n =
+      mg_url_decode(s.data(), static_cast<int>(s.size()), out.data(),
+                    static_cast<int>(out.size()), /*is_form_url_encoded=*/1);
+  out.resize(n < 0 ? 0 : n);
+  return out;
+}
+
+std::map<std::string, std::string> ParseQuery(const char* query) {
+  std::map<std::string, std::string> out;
+  if (query == nullptr) return out;
+  for (absl::string_view pair : absl::StrSplit(query, '&', absl::SkipEmpty())) {
+    std::pair<absl::string_view, absl::string_view> kv =
+        absl::StrSplit(pair, absl::MaxSplits('=', 1));
+    out.emplace(Decode(kv.first), Decode(kv.second));
+  }
+  return out;
+}
+
+int BeginRequest(mg_connection* conn) {
+  const mg_request_info* info = mg_get_request_info(conn);
+  auto* civet =
+      static_cast<CivetServer*>(mg_get_user_data(mg_get_context(conn)));
+  auto* server =
+      static_cast<Server*>(const_cast<void*>(civet->getUserContext()));
+
+  HttpRequest request;
+  request.method = info->request_method != nullptr ? info->request_method : "";
+  request.path = info->local_uri != nullptr ? info->local_uri : "";
+  request.query = ParseQuery(info->query_string);
+  if (const char* h = mg_get_header(conn, kScrapeTimeoutHeader)) {
+    request.scrape_timeout = h;
+  }
+  HttpResponse response;
+  try {
+    response = server->Serve(request);
+  } catch (const std::exception& e) {
+    // Third-party code (prometheus-cpp) may throw; a request must not take
+    // the worker thread down.
+    server->logger()->Error("handler threw", {{"err", e.what()}});
+    response = HttpResponse{.status = 500, .body = "internal error\n"};
+  }
+
+  std::string head =
+      absl::StrCat("HTTP/1.1 ", response.status, " ",
+                   mg_get_response_code_text(conn, response.status),
+                   "\r\nContent-Type: ", response.content_type,
+                   "\r\nContent-Length: ", response.body.size(),
+                   "\r\nCache-Control: no-cache\r\nConnection: close\r\n");
+  for (const auto& [name, value] : response.headers) {
+    absl::StrAppend(&head, name, ": ", value, "\r\n");
+  }
+  head.append("\r\n");
+  mg_write(conn, head.data(), head.size());
+  if (request.method != "HEAD") {
+    mg_write(conn, response.body.data(), response.body.size());
+  }
+  return response.status;
+}
+
+// Splits ":9427" / "127.0.0.1:0" into host and port.
+absl::Status ParseListenAddress(const std::string& address, std::string* host,
+                                int* port) {
+  const size_t colon = address.rfind(':');
+  int p = -1;
+  if (colon == std::string::npos ||
+      !absl::SimpleAtoi(absl::string_view(address).substr(colon + 1), &p) ||
+      p < 0 || p > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid listen address \"", address,
+        "\": want [host]:port, e.g. \":9427\" or \"127.0.0.1:9427\""));
+  }
+  *host = address.substr(0, colon);
+  *port = p;
+  return absl::OkStatus();
+}
+
+// Opens and closes a connection to wake CivetWeb's accept poll, which
+// otherwise notices a stop only after its 2 s quantum.
+void Poke(const std::string& host, int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (inet_pton(AF_INET, host.c_str(), &addr.sin_addr) == 1) {
+    connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  }
+  close(fd);
+}
+
+}  // namespace
+
+Server::Server(const ServerOptions& options, probes::Prober* prober,
+               ConfigStore* store, SelfMetrics* metrics)
+    : logger_(options.logger != nullptr ? options.logger : &GlobalLogger()),
+      handlers_(prober, store, metrics,
+                HandlerOptions{.timeout_offset = options.timeout_offset},
+                logger_) {}
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(
+    const ServerOptions& options, probes::Prober* prober, ConfigStore* store,
+    SelfMetrics* metrics) {
+  std::string host;
+  int port = 0;
+  if (absl::Status s = ParseListenAddress(options.listen_address, &host, &port);
+      !s.ok()) {
+    return s;
+  }
+  std::unique_ptr<Server> server(new Server(options, prober, store, metrics));
+  server->host_ = host;
+
+  const std::string ports =
+      host.empty() ? absl::StrCat(port) : absl::StrCat(host, ":", port);
+  std::vector<std::string> civet_options = {
+      "listening_ports",
+      ports,
+      "num_threads",
+      absl::StrCat(options.num_threads),
+      "enable_keep_alive",
+      "no",
+      // The handler answers every path; never serve files.
+      "enable_directory_listing",
+      "no",
+  };
+  CivetCallbacks callbacks;
+  callbacks.log_message = LogMessage;
+  callbacks.begin_request = BeginRequest;
+
+  std::string errors;
+  start_errors = &errors;
+  try {
+    server->civet_ =
+        std::make_unique<CivetServer>(civet_options, &callbacks, server.get());
+  } catch (const std::exception& e) {
+    start_errors = nullptr;
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", options.listen_address, ": ",
+                     errors.empty() ? e.what() : errors));
+  }
+  start_errors = nullptr;
+
+  mg_server_port bound[1];
+  if (mg_get_server_ports(server->civet_->getContext(), 1, bound) < 1) {
+    return absl::InternalError(absl::StrCat(
+        "listening on ", options.listen_address, " but no port is bound"));
+  }
+  server->port_ = bound[0].port;
+  return server;
+}
+
+Server::~Server() { Stop(); }
+
+std::string Server::address() const {
+  const bool wildcard = host_.empty() || host_ == "0.0.0.0";
+  return absl::StrCat(wildcard ? "127.0.0.1" : host_, ":", port_);
+}
+
+void Server::Stop() {
+  if (civet_ == nullptr) return;
+  const std::string host =
+      host_.empty() || host_ == "0.0.0.0" ? "127.0.0.1" : host_;
+  std::atomic<bool> stopped{false};
+  std::thread waker([&] {
+    while (!stopped.load()) {
+      Poke(host, port_);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  civet_->close();
+  stopped.store(true);
+  waker.join();
+  civet_.reset();
+}
+
+}  // namespace canary::exporter
