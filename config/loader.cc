@@ -380,11 +380,13 @@ class Loader {
     if (const toml::node* n = t.get("buckets")) {
       ASSIGN_OR_RETURN(m.buckets, ParseBuckets(*n, Child(path, "buckets")));
     }
+    // An absent [burst] still gets the model-dependent defaults.
+    const toml::table empty_burst;
+    const toml::table* burst = &empty_burst;
     if (const toml::node* n = t.get("burst")) {
-      std::string p = Child(path, "burst");
-      ASSIGN_OR_RETURN(const toml::table* burst, AsTable(*n, p));
-      RETURN_IF_ERROR(ParseBurst(*burst, p, m.burst));
+      ASSIGN_OR_RETURN(burst, AsTable(*n, Child(path, "burst")));
     }
+    RETURN_IF_ERROR(ParseBurst(*burst, Child(path, "burst"), m.burst));
     if (const toml::node* n = t.get("http")) {
       std::string p = Child(path, "http");
       ASSIGN_OR_RETURN(const toml::table* http, AsTable(*n, p));

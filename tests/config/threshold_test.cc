@@ -1,0 +1,107 @@
+#include "config/threshold.h"
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/status_matchers.h"
+
+namespace canary::config {
+namespace {
+
+using ::canary::testing::StatusIs;
+using ::testing::AllOf;
+using ::testing::DoubleNear;
+using ::testing::HasSubstr;
+using Stat = Threshold::Stat;
+using Op = Threshold::Op;
+
+struct GoodCase {
+  std::string input;
+  Stat stat;
+  double percentile;
+  Op op;
+  double value;
+  std::string source;
+};
+
+class ParseThresholdGoodTest : public ::testing::TestWithParam<GoodCase> {};
+
+TEST_P(ParseThresholdGoodTest, ParsesAllParts) {
+  const GoodCase& c = GetParam();
+  ASSERT_OK_AND_ASSIGN(Threshold t, ParseThreshold(c.input));
+  EXPECT_EQ(t.stat, c.stat);
+  EXPECT_DOUBLE_EQ(t.percentile, c.percentile);
+  EXPECT_EQ(t.op, c.op);
+  EXPECT_THAT(t.value, DoubleNear(c.value, 1e-12));
+  EXPECT_EQ(t.source, c.source);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, ParseThresholdGoodTest,
+    ::testing::Values(
+        GoodCase{"p(95)<200ms", Stat::kPercentile, 95, Op::kLess, 0.2,
+                 "p(95)<200ms"},
+        GoodCase{"p(99.9) <= 1.5s", Stat::kPercentile, 99.9, Op::kLessEqual,
+                 1.5, "p(99.9) <= 1.5s"},
+        GoodCase{"p(100)>=500us", Stat::kPercentile, 100, Op::kGreaterEqual,
+                 0.0005, "p(100)>=500us"},
+        GoodCase{"p( 50 )>0", Stat::kPercentile, 50, Op::kGreater, 0,
+                 "p( 50 )>0"},
+        // k6: a bare number is milliseconds.
+        GoodCase{"avg<300", Stat::kAvg, 0, Op::kLess, 0.3, "avg<300"},
+        GoodCase{"  med < 12.5  ", Stat::kMed, 0, Op::kLess, 0.0125,
+                 "med < 12.5"},
+        GoodCase{"min>1ms", Stat::kMin, 0, Op::kGreater, 0.001, "min>1ms"},
+        GoodCase{"max<=2s", Stat::kMax, 0, Op::kLessEqual, 2, "max<=2s"},
+        GoodCase{"error_rate<0.01", Stat::kErrorRate, 0, Op::kLess, 0.01,
+                 "error_rate<0.01"},
+        GoodCase{"error_rate <= 1", Stat::kErrorRate, 0, Op::kLessEqual, 1,
+                 "error_rate <= 1"},
+        GoodCase{"error_rate>=0", Stat::kErrorRate, 0, Op::kGreaterEqual, 0,
+                 "error_rate>=0"}));
+
+struct BadCase {
+  std::string input;
+  std::string message_part;
+};
+
+class ParseThresholdBadTest : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(ParseThresholdBadTest, ExplainsWhatWasExpected) {
+  EXPECT_THAT(ParseThreshold(GetParam().input),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("invalid threshold"),
+                             HasSubstr(GetParam().message_part))));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, ParseThresholdBadTest,
+    ::testing::Values(
+        BadCase{"p(95)<fast", "expected a latency such as \"200ms\""},
+        BadCase{"p(95)<", "expected a latency"},
+        BadCase{"p(95)<-1ms", "expected a latency"},
+        BadCase{"p(95)<inf", "expected a latency"},
+        BadCase{"avg<2 s", "expected a latency"},
+        BadCase{"p(0)<1s", "percentile must be a number in (0, 100]"},
+        BadCase{"p(101)<1s", "percentile must be a number in (0, 100]"},
+        BadCase{"p(x)<1s", "percentile must be a number"},
+        BadCase{"p(95<1s", "missing \")\""},
+        BadCase{"p95<1s", "expected a statistic"},
+        BadCase{"rate<0.1", "expected a statistic"},
+        BadCase{"", "empty threshold"}, BadCase{"avg", "expected an operator"},
+        BadCase{"avg=1s", "expected an operator"},
+        BadCase{"avg==1s", "expected an operator"},
+        BadCase{"error_rate<1.5", "between 0 and 1"},
+        BadCase{"error_rate<5ms", "between 0 and 1"},
+        BadCase{"error_rate<-0.1", "between 0 and 1"}));
+
+TEST(ParseThresholdTest, LessEqualIsNotReadAsLess) {
+  ASSERT_OK_AND_ASSIGN(Threshold t, ParseThreshold("max<=1s"));
+  EXPECT_EQ(t.op, Op::kLessEqual);
+  EXPECT_DOUBLE_EQ(t.value, 1.0);
+}
+
+}  // namespace
+}  // namespace canary::config
