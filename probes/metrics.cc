@@ -154,9 +154,9 @@ MetricFamily PhaseHistograms(const BurstResult& burst,
   MetricFamily f = Family(
       kProbeHttpPhaseDurationSeconds,
       "Duration of each request phase in this burst, for requests that got "
-      "a response. resolve, connect and tls only for requests that opened a "
-      "connection (tls only over TLS); processing is first byte wait, "
-      "transfer is the body download.",
+      "a response: resolve (DNS), connect (TCP) and tls (handshake) only "
+      "when the request opened a connection; processing (request sent to "
+      "first response byte) and transfer (first to last byte) always.",
       MetricType::Histogram);
   f.metric.reserve(kNumPhases);
   for (int i = 0; i < kNumPhases; ++i) {
