@@ -303,10 +303,11 @@ TEST(TargetServerLifecycleTest, RejectsBadOptions) {
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("cert_pem_path")));
 }
 
-TEST(TargetServerLifecycleTest, StartFailureCarriesCivetWebsLog) {
+TEST(TargetServerLifecycleTest, UnusablePemIsInvalidArgumentNamingIt) {
   EXPECT_THAT(
       TargetServer::Start({.tls = true, .cert_pem_path = "/nonexistent.pem"}),
-      StatusIs(absl::StatusCode::kUnavailable, HasSubstr("/nonexistent.pem")));
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("/nonexistent.pem")));
 }
 
 TEST(TargetServerLifecycleTest, TlsTargetStartsWithATestCert) {

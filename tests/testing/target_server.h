@@ -26,9 +26,13 @@
 // Thread-safety: every method may be called from any thread while requests are
 // served. Destruction stops the server promptly (about 0.1 s; CivetWeb alone
 // would take ~2 s): it wakes CivetWeb's accept poll by connecting to the port.
+// HTTPS: CivetWeb serves plain HTTP on an internal port and a TLS relay
+// (tests/testing/tls_front.h) on port() terminates TLS in front of it, since
+// Debian's CivetWeb 1.15 crashes on every TLS handshake with OpenSSL 3.
 // Errors: Start returns UnavailableError when CivetWeb cannot start (the
-// message carries CivetWeb's own log, e.g. the bind or certificate error) and
-// InvalidArgumentError for bad options (tls without a PEM path, threads < 1).
+// message carries CivetWeb's own log, e.g. the bind error) or libssl cannot
+// be loaded, and InvalidArgumentError for bad options (tls without a PEM
+// path, a PEM without certificate and key, threads < 1).
 #ifndef CANARY_TESTS_TESTING_TARGET_SERVER_H_
 #define CANARY_TESTS_TESTING_TARGET_SERVER_H_
 
@@ -47,6 +51,8 @@ class CivetServer;
 class CivetHandler;
 
 namespace canary::testing {
+
+class TlsFront;
 
 struct TargetOptions {
   bool tls = false;
@@ -87,6 +93,7 @@ class TargetServer {
   absl::flat_hash_map<std::string, int64_t> hits_ ABSL_GUARDED_BY(mu_);
   absl::Notification stopping_;
   std::vector<std::unique_ptr<CivetHandler>> handlers_;
+  std::unique_ptr<TlsFront> tls_front_;  // https only; stopped first
   std::unique_ptr<CivetServer> server_;  // last: destroyed first
 };
 
