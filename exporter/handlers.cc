@@ -101,7 +101,7 @@ HttpResponse Handlers::Handle(const HttpRequest& request) {
   if (!get) return MethodNotAllowed("GET, HEAD");
   if (path == "/probe") return Probe(request);
   if (path == "/metrics") return Metrics();
-  if (path == "/") return Landing();
+  if (path == "/") return Landing(request);
   return Text(200, "OK");
 }
 
@@ -185,7 +185,7 @@ HttpResponse Handlers::Reload() {
   return Text(200, "OK");
 }
 
-HttpResponse Handlers::Landing() {
+HttpResponse Handlers::Landing(const HttpRequest& request) {
   std::shared_ptr<const config::Config> config = store_->Get();
   std::string modules;
   std::string example_module = kDefaultModule;
@@ -199,6 +199,9 @@ HttpResponse Handlers::Landing() {
                     HtmlEscape(absl::FormatDuration(module.timeout)),
                     "</td><td>", module.thresholds.size(), "</td></tr>\n");
   }
+  // The example probes the exporter itself, never a third party.
+  const std::string self =
+      request.host.empty() ? "127.0.0.1:9427" : request.host;
   HttpResponse r;
   r.content_type = "text/html; charset=utf-8";
   r.body = absl::StrCat(
@@ -210,10 +213,11 @@ HttpResponse Handlers::Landing() {
       ".</p>\n"
       "<p>Runs a short paced burst of HTTP requests against a target on "
       "every scrape of <code>/probe</code>.</p>\n<ul>\n"
-      "<li><a href=\"/probe?target=http://127.0.0.1:9427/-/healthy&amp;"
-      "module=",
+      "<li><a href=\"/probe?target=http://",
+      HtmlEscape(self), "/-/healthy&amp;module=", HtmlEscape(example_module),
+      "\">Probe this exporter's /-/healthy with module ",
       HtmlEscape(example_module),
-      "\">Probe 127.0.0.1:9427/-/healthy</a> (example)</li>\n"
+      "</a> (example)</li>\n"
       "<li><a href=\"/metrics\">Metrics</a></li>\n"
       "<li><a href=\"/-/healthy\">Health</a></li>\n</ul>\n"
       "<h2>Modules</h2>\n<table border=\"1\">\n"

@@ -40,6 +40,8 @@ struct HttpRequest {
   std::string path;    // decoded, without the query
   // Decoded query parameters; the first of repeated names wins.
   std::map<std::string, std::string> query;
+  // The Host header ("127.0.0.1:9427"), for self-links; may be empty.
+  std::string host;
   // X-Prometheus-Scrape-Timeout-Seconds, when sent.
   std::optional<std::string> scrape_timeout;
 };
@@ -68,7 +70,7 @@ class Handlers {
   HttpResponse Probe(const HttpRequest& request);
   HttpResponse Metrics();
   HttpResponse Reload();
-  HttpResponse Landing();
+  HttpResponse Landing(const HttpRequest& request);
   HttpResponse Reject(std::string reason);
 
   probes::Prober* const prober_;

@@ -75,6 +75,7 @@ int BeginRequest(mg_connection* conn) {
   request.method = info->request_method != nullptr ? info->request_method : "";
   request.path = info->local_uri != nullptr ? info->local_uri : "";
   request.query = ParseQuery(info->query_string);
+  if (const char* h = mg_get_header(conn, "Host")) request.host = h;
   if (const char* h = mg_get_header(conn, kScrapeTimeoutHeader)) {
     request.scrape_timeout = h;
   }
