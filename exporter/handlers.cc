@@ -77,6 +77,21 @@ std::string BurstShape(const config::BurstConfig& b) {
   return absl::StrJoin(parts, ", ");
 }
 
+// A target may carry user:password@ credentials; logs must not.
+std::string RedactUserinfo(absl::string_view url) {
+  const size_t scheme = url.find("://");
+  if (scheme == absl::string_view::npos) return std::string(url);
+  const size_t start = scheme + 3;
+  const size_t end = url.find_first_of("/?#", start);
+  const size_t at =
+      url.substr(start, end == absl::string_view::npos ? absl::string_view::npos
+                                                       : end - start)
+          .rfind('@');
+  if (at == absl::string_view::npos) return std::string(url);
+  return absl::StrCat(url.substr(0, start), "<redacted>",
+                      url.substr(start + at));
+}
+
 }  // namespace
 
 Handlers::Handlers(probes::Prober* prober, ConfigStore* store,
@@ -144,7 +159,7 @@ HttpResponse Handlers::Probe(const HttpRequest& request) {
   metrics_->ProbeFinished(module_name, report);
   logger_->Debug("probe finished",
                  {{"module", module_name},
-                  {"target", *target},
+                  {"target", RedactUserinfo(*target)},
                   {"success", report.success ? "true" : "false"},
                   {"requests", absl::StrCat(report.burst.requests.size())},
                   {"duration", absl::FormatDuration(absl::Now() - start)}});

@@ -207,7 +207,8 @@ std::string Server::address() const {
 void Server::Stop() {
   if (civet_ == nullptr) return;
   const std::string host =
-      host_.empty() || host_ == "0.0.0.0" ? "127.0.0.1" : host_;
+      host_.empty() || host_ == "0.0.0.0" || host_ == "localhost" ? "127.0.0.1"
+                                                                  : host_;
   std::atomic<bool> stopped{false};
   std::thread waker([&] {
     while (!stopped.load()) {
