@@ -52,7 +52,29 @@ class FakeProber : public probes::Prober {
   probes::ProbeReport Probe(const probes::ProbeSpec& spec) override {
     absl::MutexLock lock(&mu_);
     seen_.push_back({spec.target, spec.module->name, spec.budget});
+    // A closed gate holds every probe, as a long burst would.
+    mu_.Await(absl::Condition(
+        +[](bool* open) { return *open; }, &gate_open_));
     return report_;
+  }
+
+  // Waits until `n` probes have been seen (e.g. are held at the gate).
+  bool AwaitSeen(size_t n, absl::Duration timeout) {
+    absl::MutexLock lock(&mu_);
+    auto enough = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return seen_.size() >= n;
+    };
+    return mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
+  }
+
+  // While closed, Probe() blocks until Open().
+  void Close() {
+    absl::MutexLock lock(&mu_);
+    gate_open_ = false;
+  }
+  void Open() {
+    absl::MutexLock lock(&mu_);
+    gate_open_ = true;
   }
 
   void SetReport(probes::ProbeReport r) {
@@ -72,6 +94,7 @@ class FakeProber : public probes::Prober {
   mutable absl::Mutex mu_;
   probes::ProbeReport report_ ABSL_GUARDED_BY(mu_);
   std::vector<SeenSpec> seen_ ABSL_GUARDED_BY(mu_);
+  bool gate_open_ ABSL_GUARDED_BY(mu_) = true;
 };
 
 }  // namespace canary::exporter

@@ -2,6 +2,8 @@
 
 #include <memory>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -185,6 +187,28 @@ TEST_F(ServerTest, ProbeUpdatesSelfMetrics) {
                         "\",result=\"timeout\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("canary_exporter_probes_in_flight 0\n"));
   EXPECT_THAT(text, HasSubstr("process_open_fds "));
+}
+
+TEST_F(ServerTest, ConcurrentProbesRunInParallelAndShowInFlight) {
+  prober_->Close();
+  std::vector<std::thread> clients;
+  std::vector<long> statuses(3, 0);
+  for (int i = 0; i < 3; ++i) {
+    clients.emplace_back([i, &statuses] {
+      absl::StatusOr<HttpResult> r =
+          HttpGet(Url("/probe?target=http://127.0.0.1:9"));
+      statuses[i] = r.ok() ? r->status : -1;
+    });
+  }
+  // All three wait inside the prober at once; /metrics is still served.
+  const bool all_in_flight = prober_->AwaitSeen(3, absl::Seconds(60));
+  const std::string during = Metrics();
+  prober_->Open();
+  for (std::thread& t : clients) t.join();
+  EXPECT_TRUE(all_in_flight);
+  EXPECT_THAT(during, HasSubstr("canary_exporter_probes_in_flight 3\n"));
+  EXPECT_THAT(statuses, ::testing::Each(200));
+  EXPECT_THAT(Metrics(), HasSubstr("canary_exporter_probes_in_flight 0\n"));
 }
 
 TEST_F(ServerTest, HealthAndReadyAnswerOK) {
