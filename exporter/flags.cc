@@ -98,7 +98,9 @@ absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
     }
     if (IsValueFlag(name)) {
       if (!value.has_value()) {
-        if (i + 1 >= argc) {
+        // "--config.file --web.listen-address=x" is a forgotten value, not
+        // a file named like a flag.
+        if (i + 1 >= argc || absl::StartsWith(argv[i + 1], "--")) {
           return absl::InvalidArgumentError(
               absl::StrCat("flag --", name, " needs a value"));
         }

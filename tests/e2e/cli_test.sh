@@ -157,6 +157,20 @@ check "POST /-/reload with the fixed file is 200" test "$code" = 200
 check "the fixed reload sets last_reload_successful 1" \
   metric_is canary_exporter_config_last_reload_successful 1
 
+# A second instance on the same port, and one with a broken config, fail to
+# start: exit 1 with the reason logged.
+rc=0
+"$bin" --web.listen-address="127.0.0.1:$port" 2>"$tmp/second.log" || rc=$?
+check "a port in use fails startup with exit 1" test "$rc" -eq 1
+check "the bind error is logged readably" \
+  grep -q "cannot listen on 127.0.0.1:$port" "$tmp/second.log"
+rc=0
+"$bin" --config.file="$broken" --web.listen-address=127.0.0.1:0 \
+  2>"$tmp/third.log" || rc=$?
+check "a broken config fails startup with exit 1" test "$rc" -eq 1
+check "the config error is logged" \
+  grep -q 'msg="loading config failed".*broken\.toml:2:' "$tmp/third.log"
+
 kill -TERM "$pid"
 rc=0
 for _ in $(seq 1 100); do

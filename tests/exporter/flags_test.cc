@@ -123,6 +123,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{{"-config.file=a"}, "unexpected argument \"-config.file=a\""},
         BadCase{{"positional"}, "unexpected argument \"positional\""},
         BadCase{{"--config.file"}, "flag --config.file needs a value"},
+        BadCase{{"--config.file", "--config.check"},
+                "flag --config.file needs a value"},
         BadCase{{"--log.level=verbose"},
                 "invalid value \"verbose\" for flag --log.level"},
         BadCase{{"--log.format", "xml"},
