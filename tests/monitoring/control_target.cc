@@ -109,9 +109,9 @@ class TargetHandler : public CivetHandler {
 
 int main() {
   mg_init_library(0);
-  const std::vector<std::string> options = {
-      "listening_ports", "127.0.0.1:0", "num_threads", "64",
-      "enable_keep_alive", "yes"};
+  const std::vector<std::string> options = {"listening_ports",   "127.0.0.1:0",
+                                            "num_threads",       "64",
+                                            "enable_keep_alive", "yes"};
   ControlHandler control;
   WebhookHandler webhook;
   TargetHandler target;
