@@ -35,7 +35,8 @@ RequestResult ToRequestResult(const Completion& c, const InFlight& f) {
 // Shared bookkeeping of both load models.
 class Recorder {
  public:
-  Recorder(int slots, BurstResult* out) : in_flight_(slots), out_(out) {}
+  Recorder(int slots, BurstResult* out, const RequestObserver& on_request)
+      : in_flight_(slots), out_(out), on_request_(on_request) {}
 
   void Started(int slot, absl::Duration intended, absl::Duration actual) {
     in_flight_[slot] = {intended, actual};
@@ -45,6 +46,7 @@ class Recorder {
   void Finished(const std::vector<Completion>& done, std::vector<int>* freed) {
     for (const Completion& c : done) {
       out_->requests.push_back(ToRequestResult(c, in_flight_[c.slot]));
+      if (on_request_) on_request_(out_->requests.back());
       if (c.cert_expiry.has_value() &&
           (!out_->earliest_cert_expiry.has_value() ||
            *c.cert_expiry < *out_->earliest_cert_expiry)) {
@@ -57,13 +59,15 @@ class Recorder {
  private:
   std::vector<InFlight> in_flight_;
   BurstResult* out_;
+  const RequestObserver& on_request_;
 };
 
 absl::Status RunOpen(const BurstPlan& plan, Transport* transport, Clock* clock,
-                     absl::Time start, BurstResult* out) {
+                     absl::Time start, const RequestObserver& on_request,
+                     BurstResult* out) {
   const absl::Time hard_deadline = start + plan.budget;
   const absl::Time stop_at = start + plan.start_window;
-  Recorder recorder(plan.vus, out);
+  Recorder recorder(plan.vus, out, on_request);
   std::vector<int> free_slots;
   for (int s = plan.vus - 1; s >= 0; --s) free_slots.push_back(s);
   std::vector<Completion> done;
@@ -116,7 +120,8 @@ absl::Status RunOpen(const BurstPlan& plan, Transport* transport, Clock* clock,
 }
 
 absl::Status RunClosed(const BurstPlan& plan, Transport* transport,
-                       Clock* clock, absl::Time start, BurstResult* out) {
+                       Clock* clock, absl::Time start,
+                       const RequestObserver& on_request, BurstResult* out) {
   const absl::Time hard_deadline = start + plan.budget;
   const absl::Time stop_at = start + plan.start_window;
   struct Vu {
@@ -125,7 +130,7 @@ absl::Status RunClosed(const BurstPlan& plan, Transport* transport,
     absl::Time ready;
   };
   std::vector<Vu> vus(plan.vus, Vu{.ready = start});
-  Recorder recorder(plan.vus, out);
+  Recorder recorder(plan.vus, out, on_request);
   std::vector<Completion> done;
   std::vector<int> freed;
   int64_t started = 0;
@@ -204,6 +209,9 @@ BurstPlan PlanBurst(const config::BurstConfig& burst, absl::Duration timeout,
   plan.rate = burst.rate;
   plan.think_time = burst.think_time;
   plan.requests = burst.requests;
+  if (!burst.duration.has_value() && !burst.requests.has_value()) {
+    plan.requests = 1;  // as the config loader defaults it: one request
+  }
   plan.request_timeout = timeout;
   plan.budget = budget;
   const absl::Duration grace = std::min(timeout, budget / 4);
@@ -218,7 +226,7 @@ BurstPlan PlanBurst(const config::BurstConfig& burst, absl::Duration timeout,
     plan.window_cut_by_budget = true;
   }
   if (burst.open_model()) {
-    int64_t n = burst.requests.value_or(config::kMaxRequests);
+    int64_t n = plan.requests.value_or(config::kMaxRequests);
     if (burst.duration.has_value()) {
       // Arrival i is planned when i/rate < duration.
       const double arrivals =
@@ -227,21 +235,23 @@ BurstPlan PlanBurst(const config::BurstConfig& burst, absl::Duration timeout,
     }
     plan.planned = n;
   } else {
-    plan.planned = burst.requests.value_or(0);
+    plan.planned = plan.requests.value_or(0);
   }
   return plan;
 }
 
 absl::StatusOr<BurstResult> RunBurst(const BurstPlan& plan,
-                                     Transport* transport, Clock* clock) {
+                                     Transport* transport, Clock* clock,
+                                     const RequestObserver& on_request) {
   BurstResult out;
   out.budget = plan.budget;
   out.planned = plan.planned;
   const absl::Time start = clock->Now();
   if (plan.rate > 0) {
-    RETURN_IF_ERROR(RunOpen(plan, transport, clock, start, &out));
+    RETURN_IF_ERROR(RunOpen(plan, transport, clock, start, on_request, &out));
   } else {
-    RETURN_IF_ERROR(RunClosed(plan, transport, clock, start, &out));
+    RETURN_IF_ERROR(
+        RunClosed(plan, transport, clock, start, on_request, &out));
   }
   out.duration = clock->Now() - start;
   return out;

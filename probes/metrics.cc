@@ -246,8 +246,8 @@ std::vector<MetricFamily> BuildProbeFamilies(
   families.push_back(SingleGauge(
       kProbeSuccess,
       "Whether the probe succeeded (1) or not (0): the burst made at least "
-      "one request and every threshold held (a module without thresholds: "
-      "every request succeeded).",
+      "one request and every threshold held; without an error_rate "
+      "threshold, every request must also have succeeded.",
       summary.success ? 1 : 0));
   families.push_back(SingleGauge(
       kProbeDurationSeconds, "Wall time of the whole probe in seconds.",

@@ -13,12 +13,22 @@
 namespace canary::probes {
 namespace {
 
-// A probe is a success when at least one request was made and, with
-// thresholds, all of them hold; without thresholds, every request succeeded.
-bool Succeeded(const BurstStats& stats, const std::vector<bool>& passed) {
+// A probe is a success when at least one request was made and every
+// threshold holds. A module without an error_rate threshold tolerates no
+// failed request: a latency threshold alone must not make a target that
+// answers only 503s look healthy.
+bool Succeeded(const config::Module& module, const BurstStats& stats,
+               const std::vector<bool>& passed) {
   if (stats.requests == 0) return false;
-  if (passed.empty()) return stats.errors == 0;
-  return std::all_of(passed.begin(), passed.end(), [](bool p) { return p; });
+  if (!std::all_of(passed.begin(), passed.end(), [](bool p) { return p; })) {
+    return false;
+  }
+  const bool has_error_threshold =
+      std::any_of(module.thresholds.begin(), module.thresholds.end(),
+                  [](const config::Threshold& t) {
+                    return t.stat == config::Threshold::Stat::kErrorRate;
+                  });
+  return has_error_threshold || stats.errors == 0;
 }
 
 class ProberImpl : public Prober {
@@ -36,7 +46,7 @@ class ProberImpl : public Prober {
     absl::Status status = transport.status();
     if (status.ok()) {
       absl::StatusOr<BurstResult> burst =
-          RunBurst(plan, transport->get(), clock_);
+          RunBurst(plan, transport->get(), clock_, spec.on_request);
       status = burst.status();
       if (burst.ok()) report.burst = *std::move(burst);
     }
@@ -51,7 +61,7 @@ class ProberImpl : public Prober {
     }
     const BurstStats stats = ComputeStats(report.burst);
     report.thresholds_passed = EvaluateThresholds(module.thresholds, stats);
-    report.success = Succeeded(stats, report.thresholds_passed);
+    report.success = Succeeded(module, stats, report.thresholds_passed);
     ProbeSummary summary;
     summary.success = report.success;
     summary.budget = spec.budget;

@@ -81,6 +81,19 @@ TEST(PlanBurstTest, BudgetLeavesGraceForInFlightRequests) {
   EXPECT_TRUE(plan.window_cut_by_budget);
 }
 
+TEST(PlanBurstTest, NeitherDurationNorRequestsMeansOneRequest) {
+  // A module built in code without a shape must not loop for the whole
+  // budget.
+  BurstPlan plan = PlanBurst(Closed(1, absl::ZeroDuration(), std::nullopt),
+                             absl::Seconds(2), absl::Seconds(119.5));
+  ASSERT_TRUE(plan.requests.has_value());
+  EXPECT_EQ(*plan.requests, 1);
+  EXPECT_EQ(plan.planned, 1);
+  plan = PlanBurst(Open(10, 1, std::nullopt), absl::Seconds(2),
+                   absl::Seconds(119.5));
+  EXPECT_EQ(plan.planned, 1);
+}
+
 TEST(PlanBurstTest, ArrivalOffsetIsIOverRate) {
   EXPECT_EQ(ArrivalOffset(0, 50), absl::ZeroDuration());
   EXPECT_EQ(ArrivalOffset(1, 50), absl::Milliseconds(20));

@@ -83,6 +83,38 @@ TEST_F(ProberTest, ThresholdsDecideSuccess) {
   EXPECT_THAT(text, HasSubstr("probe_success 0"));
 }
 
+TEST_F(ProberTest, LatencyThresholdAloneDoesNotHideErrors) {
+  module_.burst.requests = 10;
+  module_.thresholds = {P95Below(0.2)};
+  auto all_503 = MakeProber([](int64_t) {
+    Completion c = FakeTransport::Ok(absl::Milliseconds(10));
+    c.status_code = 503;
+    c.result = ResultClass::kHttpStatus;
+    return c;
+  });
+  ProbeReport r = Run(*all_503);
+  EXPECT_THAT(r.thresholds_passed, ::testing::ElementsAre(true));
+  EXPECT_FALSE(r.success);
+
+  // With an error_rate threshold, the threshold decides.
+  config::Threshold errors;
+  errors.source = "error_rate<0.5";
+  errors.stat = config::Threshold::Stat::kErrorRate;
+  errors.op = config::Threshold::Op::kLess;
+  errors.value = 0.5;
+  module_.thresholds.push_back(errors);
+  auto one_bad = MakeProber([](int64_t seq) {
+    Completion c = FakeTransport::Ok(absl::Milliseconds(10));
+    if (seq == 0) {
+      c.status_code = 503;
+      c.result = ResultClass::kHttpStatus;
+    }
+    return c;
+  });
+  r = Run(*one_bad);
+  EXPECT_TRUE(r.success);
+}
+
 TEST_F(ProberTest, TransportFailureIsDataNotACrash) {
   module_.burst.requests = 3;
   auto prober = NewProber(
