@@ -457,6 +457,18 @@ class CurlTransportImpl : public Transport {
       c.result = ClassifyCurlCode(code);
       c.error = s->error[0] != '\0' ? std::string(s->error)
                                     : std::string(curl_easy_strerror(code));
+      // libcurl says CURLE_RECV_ERROR for a socket error and for a body it
+      // cannot decode (bad chunked encoding) alike; only the first sets
+      // errno. Past its response-header limit (100 KiB) it says
+      // CURLE_OUT_OF_MEMORY. Both are a malformed answer of the target.
+      long os_errno = 0;
+      curl_easy_getinfo(e, CURLINFO_OS_ERRNO, &os_errno);
+      if (code == CURLE_RECV_ERROR && os_errno == 0) {
+        c.result = ResultClass::kProtocol;
+      } else if (code == CURLE_OUT_OF_MEMORY) {
+        c.result = ResultClass::kProtocol;
+        c.error = "response header too large (libcurl: out of memory)";
+      }
       return c;
     }
     c.result = CheckResponse(c.status_code, s->headers, s->body, module_.http,
