@@ -1,0 +1,291 @@
+// Google Benchmark microbenchmarks of the hot paths of one probe: recording
+// requests (the burst engine over an instant transport), statistics and
+// quantiles, building and serializing the exposition, the pacer, response
+// checks, and - when CANARY_BENCH_URL names a loopback HTTP endpoint - the
+// real libcurl transport per request.
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "probes/burst.h"
+#include "probes/clock.h"
+#include "probes/curl_transport.h"
+#include "probes/metrics.h"
+#include "probes/result.h"
+#include "probes/stats.h"
+#include "probes/target.h"
+#include "probes/thresholds.h"
+#include "probes/transport.h"
+#include "probes/validate.h"
+#include "re2/re2.h"
+
+namespace canary::probes {
+namespace {
+
+// A burst of n successful requests with log-normal latencies around 20 ms,
+// in completion order, as RunBurst would leave it.
+BurstResult MakeBurst(int64_t n) {
+  std::mt19937_64 rng(42);
+  std::lognormal_distribution<double> ms(std::log(20.0), 0.3);
+  BurstResult burst;
+  burst.requests.reserve(n);
+  for (int64_t i = 0; i < n; ++i) {
+    RequestResult r;
+    r.vu = static_cast<int>(i % 10);
+    r.intended_start = absl::Milliseconds(i);
+    r.actual_start = r.intended_start;
+    r.latency = absl::Microseconds(static_cast<int64_t>(ms(rng) * 1000));
+    r.phases[static_cast<int>(Phase::kProcessing)] = r.latency;
+    r.new_connection = i < 10;
+    r.status_code = i % 97 == 0 ? 503 : 200;
+    r.result =
+        r.status_code == 200 ? ResultClass::kSuccess : ResultClass::kHttpStatus;
+    r.bytes_received = 3;
+    burst.requests.push_back(std::move(r));
+  }
+  burst.planned = n;
+  burst.duration = absl::Seconds(5);
+  burst.budget = absl::Seconds(10);
+  return burst;
+}
+
+config::Module MakeModule() {
+  config::Module m;
+  m.name = "bench";
+  config::Threshold p95;
+  p95.source = "p(95)<200ms";
+  p95.percentile = 95;
+  p95.value = 0.2;
+  config::Threshold err;
+  err.source = "error_rate<0.01";
+  err.stat = config::Threshold::Stat::kErrorRate;
+  err.value = 0.01;
+  m.thresholds = {p95, err};
+  return m;
+}
+
+void BM_ComputeStats(benchmark::State& state) {
+  const BurstResult burst = MakeBurst(state.range(0));
+  for (auto _ : state) {
+    BurstStats s = ComputeStats(burst);
+    benchmark::DoNotOptimize(s);
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_ComputeStats)->Arg(1000)->Arg(10000);
+
+void BM_Quantile(benchmark::State& state) {
+  const BurstStats s = ComputeStats(MakeBurst(state.range(0)));
+  for (auto _ : state) {
+    for (double q : {0.5, 0.9, 0.95, 0.99, 1.0}) {
+      benchmark::DoNotOptimize(Quantile(s.latencies, q));
+    }
+  }
+}
+BENCHMARK(BM_Quantile)->Arg(1000)->Arg(10000);
+
+void BM_BuildProbeFamilies(benchmark::State& state) {
+  const BurstResult burst = MakeBurst(state.range(0));
+  const BurstStats stats = ComputeStats(burst);
+  const config::Module module = MakeModule();
+  const std::vector<bool> passed = EvaluateThresholds(module.thresholds, stats);
+  const ProbeSummary summary{.success = true,
+                             .probe_duration = absl::Seconds(5),
+                             .budget = absl::Seconds(10)};
+  for (auto _ : state) {
+    auto families = BuildProbeFamilies(burst, stats, module, passed, summary);
+    benchmark::DoNotOptimize(families);
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_BuildProbeFamilies)->Arg(1)->Arg(1000)->Arg(10000);
+
+void BM_SerializeFamilies(benchmark::State& state) {
+  const BurstResult burst = MakeBurst(1000);
+  const BurstStats stats = ComputeStats(burst);
+  const config::Module module = MakeModule();
+  const auto families = BuildProbeFamilies(
+      burst, stats, module, EvaluateThresholds(module.thresholds, stats),
+      {.success = true,
+       .probe_duration = absl::Seconds(5),
+       .budget = absl::Seconds(10)});
+  size_t bytes = 0;
+  for (auto _ : state) {
+    std::string text = SerializeFamilies(families);
+    bytes = text.size();
+    benchmark::DoNotOptimize(text);
+  }
+  state.SetBytesProcessed(state.iterations() * static_cast<int64_t>(bytes));
+}
+BENCHMARK(BM_SerializeFamilies);
+
+void BM_PlanBurst(benchmark::State& state) {
+  config::BurstConfig burst;
+  burst.rate = 200;
+  burst.vus = 20;
+  burst.duration = absl::Seconds(3);
+  for (auto _ : state) {
+    BurstPlan plan = PlanBurst(burst, absl::Seconds(2), absl::Seconds(10));
+    benchmark::DoNotOptimize(plan);
+  }
+}
+BENCHMARK(BM_PlanBurst);
+
+void BM_ArrivalOffset(benchmark::State& state) {
+  int64_t i = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(ArrivalOffset(i++, 200));
+  }
+}
+BENCHMARK(BM_ArrivalOffset);
+
+void BM_CheckResponse(benchmark::State& state) {
+  config::HttpConfig http;
+  const bool with_regexps = state.range(0) != 0;
+  if (with_regexps) {
+    http.fail_if_body_matches_regexp.push_back(
+        {"\"error\"\\s*:", std::make_shared<RE2>("\"error\"\\s*:")});
+    http.fail_if_header_not_matches.push_back(
+        {"Content-Type",
+         {"^application/json", std::make_shared<RE2>("^application/json")}});
+  }
+  const Headers headers = {{"Content-Type", "application/json"},
+                           {"Content-Length", "64"}};
+  const std::string body(64, 'x');
+  std::string why;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(CheckResponse(200, headers, body, http, &why));
+  }
+  state.SetLabel(with_regexps ? "body+header regexps" : "status only");
+}
+BENCHMARK(BM_CheckResponse)->Arg(0)->Arg(1);
+
+// A clock that only moves when the transport says time passed.
+class StepClock : public Clock {
+ public:
+  absl::Time Now() override { return now_; }
+  void Advance(absl::Duration d) { now_ += d; }
+
+ private:
+  absl::Time now_ = absl::UnixEpoch();
+};
+
+// Completes every request at the next Wait(), 100 us after it started: the
+// engine's own cost per request, without any I/O.
+class InstantTransport : public Transport {
+ public:
+  explicit InstantTransport(StepClock* clock) : clock_(clock) {}
+  absl::Status Start(const StartRequest& req) override {
+    pending_.push_back(req);
+    return absl::OkStatus();
+  }
+  absl::Status Wait(absl::Time until, std::vector<Completion>* done) override {
+    if (pending_.empty()) {
+      clock_->Advance(std::max(until - clock_->Now(), absl::Nanoseconds(1)));
+      return absl::OkStatus();
+    }
+    clock_->Advance(absl::Microseconds(100));
+    for (const StartRequest& r : pending_) {
+      Completion c;
+      c.id = r.id;
+      c.slot = r.slot;
+      c.total = absl::Microseconds(100);
+      c.status_code = 200;
+      c.result = ResultClass::kSuccess;
+      done->push_back(std::move(c));
+    }
+    pending_.clear();
+    return absl::OkStatus();
+  }
+  void CancelAll(const std::string&, std::vector<Completion>*) override {}
+  int InFlight() const override { return static_cast<int>(pending_.size()); }
+
+ private:
+  StepClock* clock_;
+  std::vector<StartRequest> pending_;
+};
+
+// Recording: the closed-model engine, 10 VUs, n requests, no I/O.
+void BM_RunBurstClosedNoIo(benchmark::State& state) {
+  config::BurstConfig cfg;
+  cfg.vus = 10;
+  cfg.requests = state.range(0);
+  const BurstPlan plan = PlanBurst(cfg, absl::Seconds(2), absl::Hours(1));
+  for (auto _ : state) {
+    StepClock clock;
+    InstantTransport transport(&clock);
+    auto r = RunBurst(plan, &transport, &clock);
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_RunBurstClosedNoIo)->Arg(10000);
+
+// The pacer: the open-model engine at 1000/s, n arrivals, no I/O.
+void BM_RunBurstOpenNoIo(benchmark::State& state) {
+  config::BurstConfig cfg;
+  cfg.vus = 10;
+  cfg.rate = 1000;
+  cfg.requests = state.range(0);
+  const BurstPlan plan = PlanBurst(cfg, absl::Seconds(2), absl::Hours(1));
+  for (auto _ : state) {
+    StepClock clock;
+    InstantTransport transport(&clock);
+    auto r = RunBurst(plan, &transport, &clock);
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_RunBurstOpenNoIo)->Arg(10000);
+
+// The real transport and engine on loopback, without the exporter's server:
+// CANARY_BENCH_URL=http://127.0.0.1:PORT/fast (bench/micro.sh sets it).
+// Reports wall time per request and CPU per request of this thread.
+void BM_CurlBurstLoopback(benchmark::State& state) {
+  const char* url = std::getenv("CANARY_BENCH_URL");
+  if (url == nullptr || *url == '\0') {
+    state.SkipWithError("CANARY_BENCH_URL is not set");
+    return;
+  }
+  if (!GlobalInit().ok()) {
+    state.SkipWithError("curl_global_init failed");
+    return;
+  }
+  config::Module module;
+  module.burst.vus = static_cast<int>(state.range(0));
+  module.burst.requests = 2000;
+  const BurstPlan plan =
+      PlanBurst(module.burst, module.timeout, absl::Seconds(60));
+  int64_t requests = 0;
+  for (auto _ : state) {
+    auto transport = NewCurlTransport(url, module, plan.vus, RealClock::Get());
+    if (!transport.ok()) {
+      state.SkipWithError("NewCurlTransport failed");
+      return;
+    }
+    auto r = RunBurst(plan, transport->get(), RealClock::Get());
+    if (!r.ok()) {
+      state.SkipWithError("RunBurst failed");
+      return;
+    }
+    requests += static_cast<int64_t>(r->requests.size());
+  }
+  state.SetItemsProcessed(requests);
+}
+BENCHMARK(BM_CurlBurstLoopback)
+    ->Arg(1)
+    ->Arg(10)
+    ->MeasureProcessCPUTime()
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace canary::probes
+
+BENCHMARK_MAIN();
