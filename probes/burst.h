@@ -24,6 +24,7 @@
 #define CANARY_PROBES_BURST_H_
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 
 #include "absl/status/statusor.h"
@@ -61,9 +62,15 @@ BurstPlan PlanBurst(const config::BurstConfig& burst, absl::Duration timeout,
 // The due time of arrival `i` (0-based) in the open model, from the start.
 absl::Duration ArrivalOffset(int64_t i, double rate);
 
+// Called on the burst's thread as each request completes (including those
+// cut by the budget), in completion order; it must be quick.
+using RequestObserver = std::function<void(const RequestResult&)>;
+
 // Runs the plan. `transport` must have at least plan.vus slots.
+// `on_request`, when set, sees every request as it is recorded.
 absl::StatusOr<BurstResult> RunBurst(const BurstPlan& plan,
-                                     Transport* transport, Clock* clock);
+                                     Transport* transport, Clock* clock,
+                                     const RequestObserver& on_request = {});
 
 }  // namespace canary::probes
 

@@ -31,6 +31,9 @@ struct ProbeSpec {
   std::string target;                      // an http(s) URL, already validated
   const config::Module* module = nullptr;  // never null
   absl::Duration budget;                   // the whole probe must end inside it
+  // Optional: sees each request as it completes, on the probing thread
+  // (progress display); must be quick and must not throw.
+  std::function<void(const RequestResult&)> on_request;
 };
 
 struct ProbeReport {
