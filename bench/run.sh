@@ -87,7 +87,8 @@ wait_http() {
 # /proc/PID/task/*/schedstat (exact, unlike the 10 ms ticks of
 # /proc/PID/stat). The processes measured keep their threads alive, so no
 # exited thread's time is lost.
-cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%d\n", s}'; }
+# (printf %.0f: mawk's %d saturates at 2^31 ns.)
+cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f\n", s}'; }
 # utime + stime in clock ticks from /proc/PID/stat (cross-check, logged).
 cpu_ticks() { awk '{print $14 + $15}' /proc/"$1"/stat; }
 rss_kib() { awk '/^VmRSS:/ {print $2}' /proc/"$1"/status; }
