@@ -162,7 +162,7 @@ std::string TimelineSvg(const probes::BurstResult& burst) {
       Text(kLeft, kTop + kPlotH + 11, "start", "0s"),
       Text(kLeft + kPlotW, kTop + kPlotH + 11, "end", FormatSeconds(x_max)),
       Text(kLeft + kPlotW / 2.0, kTop + kPlotH + 11, "middle",
-           "start time → latency"));
+           "x: start time, y: latency"));
   double lx = kLeft;
   for (int c = 0; c < probes::kNumResultClasses; ++c) {
     if (by_class[c] == 0) continue;

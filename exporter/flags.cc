@@ -58,6 +58,11 @@ absl::Status SetValue(absl::string_view name, absl::string_view value,
     flags->listen_address = std::string(value);
   } else if (name == "timeout-offset") {
     ASSIGN_OR_RETURN(flags->timeout_offset, ParseOffset(value));
+  } else if (name == "history.limit") {
+    if (!absl::SimpleAtoi(value, &flags->history_limit) ||
+        flags->history_limit > 10000) {
+      return BadValue(name, value, "want a number of probes from 0 to 10000");
+    }
   } else if (name == "log.level") {
     auto level = ParseLogLevel(value);
     if (!level.ok()) return BadValue(name, value, "want debug|info|warn|error");
@@ -73,6 +78,7 @@ absl::Status SetValue(absl::string_view name, absl::string_view value,
 bool IsValueFlag(absl::string_view name) {
   return name == "config.file" || name == "web.listen-address" ||
          name == "timeout-offset" || name == "log.level" ||
+         name == "history.limit" ||
          name == "log.format";
 }
 
@@ -107,12 +113,14 @@ absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
         value = argv[++i];
       }
       RETURN_IF_ERROR(SetValue(name, *value, &flags));
-    } else if (name == "config.check" || name == "help" || name == "version") {
+    } else if (name == "config.check" || name == "help" || name == "version" ||
+               name == "config.dump-default") {
       bool on = true;
       if (value.has_value()) {
         ASSIGN_OR_RETURN(on, ParseBool(name, *value));
       }
       if (name == "config.check") flags.config_check = on;
+      if (name == "config.dump-default") flags.dump_default = on;
       if (name == "help") flags.help = on;
       if (name == "version") flags.version = on;
     } else {
@@ -125,6 +133,8 @@ absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
 std::string Usage() {
   return absl::StrCat(
       "usage: canary_exporter [flags]\n"
+      "       canary_exporter probe [--config.file=F] [--module=M] URL   "
+      "(one burst, k6-like summary; see probe --help)\n"
       "\n"
       "Prometheus exporter answering /probe?target=URL&module=NAME with a "
       "short paced burst of HTTP requests.\n"
@@ -139,6 +149,10 @@ std::string Usage() {
       "X-Prometheus-Scrape-Timeout-Seconds (default 0.5s; \"0.5\" or "
       "\"500ms\")\n"
       "  --config.check              validate the configuration and exit\n"
+      "  --config.dump-default       print the embedded default "
+      "configuration and exit\n"
+      "  --history.limit=N           recent probes shown on / (default 100; "
+      "0 = none)\n"
       "  --log.level=LEVEL           debug, info, warn or error (default "
       "info)\n"
       "  --log.format=FORMAT         logfmt or json (default logfmt)\n"

@@ -12,6 +12,8 @@
 //   --timeout-offset=D        subtracted from the scrape timeout; default
 //                             0.5s; "0.5" (seconds) or a Go duration "500ms"
 //   --config.check[=BOOL]     validate the config and exit
+//   --config.dump-default     print the embedded default config and exit
+//   --history.limit=N         recent probes kept for "/" (default 100)
 //   --log.level=L             debug|info|warn|error (default info)
 //   --log.format=F            logfmt|json (default logfmt)
 //   --help, -h / --version
@@ -37,6 +39,8 @@ struct Flags {
   std::string listen_address = kDefaultListenAddress;
   absl::Duration timeout_offset = absl::Milliseconds(500);
   bool config_check = false;
+  bool dump_default = false;
+  size_t history_limit = 100;
   LogLevel log_level = LogLevel::kInfo;
   LogFormat log_format = LogFormat::kLogfmt;
   bool help = false;

@@ -7,7 +7,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "absl/strings/numbers.h"
 #include "exporter/budget.h"
+#include "exporter/debug_view.h"
 #include "exporter/version.h"
 #include "probes/metrics.h"
 #include "probes/target.h"
@@ -100,7 +102,8 @@ Handlers::Handlers(probes::Prober* prober, ConfigStore* store,
       store_(store),
       metrics_(metrics),
       options_(options),
-      logger_(logger != nullptr ? logger : &GlobalLogger()) {}
+      logger_(logger != nullptr ? logger : &GlobalLogger()),
+      history_(options.history_limit) {}
 
 HttpResponse Handlers::Handle(const HttpRequest& request) {
   const bool get = request.method == "GET" || request.method == "HEAD";
@@ -110,13 +113,14 @@ HttpResponse Handlers::Handle(const HttpRequest& request) {
     return Reload();
   }
   if (path != "/probe" && path != "/metrics" && path != "/-/healthy" &&
-      path != "/-/ready" && path != "/") {
+      path != "/-/ready" && path != "/" && path != "/debug") {
     return Text(404, "not found");
   }
   if (!get) return MethodNotAllowed("GET, HEAD");
   if (path == "/probe") return Probe(request);
   if (path == "/metrics") return Metrics();
   if (path == "/") return Landing(request);
+  if (path == "/debug") return DebugRecord(request);
   return Text(200, "OK");
 }
 
@@ -163,6 +167,21 @@ HttpResponse Handlers::Probe(const HttpRequest& request) {
                   {"success", report.success ? "true" : "false"},
                   {"requests", absl::StrCat(report.burst.requests.size())},
                   {"duration", absl::FormatDuration(absl::Now() - start)}});
+  const BudgetInputs budget_inputs{.header = request.scrape_timeout,
+                                   .offset = options_.timeout_offset,
+                                   .budget = *budget};
+  if (history_.limit() > 0) {
+    history_.Add(MakeProbeRecord(*module, *target, budget_inputs, report,
+                                 absl::Now()));
+  }
+  if (auto it = request.query.find("debug");
+      it != request.query.end() && (it->second == "true" || it->second == "1")) {
+    return Text(200, RenderDebug({.module = module,
+                                  .target = *target,
+                                  .budget = budget_inputs,
+                                  .report = &report,
+                                  .finished = absl::Now()}));
+  }
 
   HttpResponse r;
   r.content_type = kMetricsContentType;
@@ -238,8 +257,24 @@ HttpResponse Handlers::Landing(const HttpRequest& request) {
       "<h2>Modules</h2>\n<table border=\"1\">\n"
       "<tr><th>module</th><th>burst</th><th>request timeout</th>"
       "<th>thresholds</th></tr>\n",
-      modules, "</table>\n</body>\n</html>\n");
+      modules, "</table>\n", RenderRecentProbes(history_),
+      "</body>\n</html>\n");
   return r;
+}
+
+HttpResponse Handlers::DebugRecord(const HttpRequest& request) {
+  uint64_t id = 0;
+  auto it = request.query.find("id");
+  if (it == request.query.end() || !absl::SimpleAtoi(it->second, &id)) {
+    return Text(400, "id parameter is missing or not a number");
+  }
+  std::shared_ptr<const ProbeRecord> record = history_.Find(id);
+  if (record == nullptr) {
+    return Text(404, absl::StrCat("probe ", id,
+                                  " is not in the history (--history.limit ",
+                                  history_.limit(), ")"));
+  }
+  return Text(200, record->debug_text);
 }
 
 }  // namespace canary::exporter

@@ -7,7 +7,8 @@
 //                              "http://127.0.0.1:8080"}}});
 //
 // Endpoints: GET /probe?target=URL&module=NAME (module defaults to
-// "canary"), GET /metrics, GET /-/healthy, GET /-/ready, POST /-/reload,
+// "canary"; &debug=true answers the debug text of debug_view.h instead of
+// metrics), GET /debug?id=N (a recent probe's debug text), GET /metrics, GET /-/healthy, GET /-/ready, POST /-/reload,
 // GET / (landing page); anything else 404, a wrong method 405 with Allow.
 // A bad /probe request is 400 with a one-line plain-text reason; a failing
 // target is still 200 (probe_success 0 in the body).
@@ -26,6 +27,7 @@
 #include "absl/time/time.h"
 #include "exporter/config_store.h"
 #include "exporter/log.h"
+#include "exporter/probe_history.h"
 #include "exporter/self_metrics.h"
 #include "probes/prober.h"
 
@@ -55,6 +57,8 @@ struct HttpResponse {
 
 struct HandlerOptions {
   absl::Duration timeout_offset = absl::Milliseconds(500);
+  // Recent probes kept for the landing page; 0 keeps none.
+  size_t history_limit = kDefaultHistoryLimit;
 };
 
 class Handlers {
@@ -71,6 +75,7 @@ class Handlers {
   HttpResponse Metrics();
   HttpResponse Reload();
   HttpResponse Landing(const HttpRequest& request);
+  HttpResponse DebugRecord(const HttpRequest& request);
   HttpResponse Reject(std::string reason);
 
   probes::Prober* const prober_;
@@ -78,6 +83,7 @@ class Handlers {
   SelfMetrics* const metrics_;
   const HandlerOptions options_;
   Logger* const logger_;
+  ProbeHistory history_;
 };
 
 }  // namespace canary::exporter

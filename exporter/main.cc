@@ -8,7 +8,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "config/default_config.h"
 #include "config/loader.h"
+#include "exporter/cli.h"
 #include "exporter/config_store.h"
 #include "exporter/flags.h"
 #include "exporter/log.h"
@@ -41,6 +43,10 @@ int CheckConfig(const Flags& flags) {
 }
 
 int Run(int argc, char** argv) {
+  // A subcommand comes first, before the server's flags.
+  if (argc > 1 && absl::string_view(argv[1]) == "probe") {
+    return RunProbeCommand(argc - 1, argv + 1, std::cout, std::cerr);
+  }
   absl::StatusOr<Flags> flags = ParseFlags(argc, argv);
   if (!flags.ok()) {
     std::cerr << "canary_exporter: " << flags.status().message() << "\n\n"
@@ -54,6 +60,10 @@ int Run(int argc, char** argv) {
   if (flags->version) {
     std::cout << "canary_exporter, version " << Version() << " (revision "
               << Revision() << ")\n";
+    return 0;
+  }
+  if (flags->dump_default) {
+    std::cout << config::DefaultConfigToml();
     return 0;
   }
   Logger& log = GlobalLogger();
@@ -91,7 +101,8 @@ int Run(int argc, char** argv) {
   std::unique_ptr<probes::Prober> prober = probes::NewHttpProber();
   absl::StatusOr<std::unique_ptr<Server>> server =
       Server::Start({.listen_address = flags->listen_address,
-                     .timeout_offset = flags->timeout_offset},
+                     .timeout_offset = flags->timeout_offset,
+                     .history_limit = flags->history_limit},
                     prober.get(), store->get(), &metrics);
   if (!server.ok()) {
     log.Error("starting HTTP server failed",

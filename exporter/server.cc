@@ -143,7 +143,8 @@ Server::Server(const ServerOptions& options, probes::Prober* prober,
                ConfigStore* store, SelfMetrics* metrics)
     : logger_(options.logger != nullptr ? options.logger : &GlobalLogger()),
       handlers_(prober, store, metrics,
-                HandlerOptions{.timeout_offset = options.timeout_offset},
+                HandlerOptions{.timeout_offset = options.timeout_offset,
+                               .history_limit = options.history_limit},
                 logger_) {}
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(

@@ -34,6 +34,7 @@ struct ServerOptions {
   std::string listen_address = ":9427";
   absl::Duration timeout_offset = absl::Milliseconds(500);
   int num_threads = 64;
+  size_t history_limit = kDefaultHistoryLimit;  // recent probes on "/"
   Logger* logger = nullptr;  // null: GlobalLogger()
 };
 

@@ -5,8 +5,10 @@
 set -euo pipefail
 
 pkgs=(cmake ninja-build pkg-config g++ libcivetweb-dev civetweb prometheus-cpp-dev zlib1g-dev
-      libcurl4-openssl-dev libssl-dev libtomlplusplus-dev libabsl-dev libre2-dev ca-certificates)
-test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev prometheus openssl curl)
+      libcurl4-openssl-dev libssl-dev libtomlplusplus-dev libabsl-dev libre2-dev ca-certificates
+      libcrypt-dev)
+test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev prometheus openssl curl
+           chromium yamllint)
 
 want=("${pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then want+=("${test_pkgs[@]}"); fi
