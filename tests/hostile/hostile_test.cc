@@ -221,6 +221,7 @@ TEST_F(HostileTest, TwoGigabyteBodyIsCutByTheTimeoutAndNotKept) {
     EXPECT_GT(q.bytes_received, m.http.body_size_limit);
   }
   EXPECT_LE(o.elapsed, kBudget + kSlack);
+  RecordProperty("rss_growth_bytes", std::to_string(rss_after - rss_before));
   EXPECT_LT(rss_after - rss_before, int64_t{64} << 20);
 }
 
@@ -362,6 +363,8 @@ TEST_F(HostileTest, MemoryStaysBoundedAcrossRepeatedHostileProbes) {
   for (int i = 0; i < 4; ++i) EXPECT_EQ(round(), 0);
   const int64_t after = ResidentBytes();
   ASSERT_GT(before, 0);
+  RecordProperty("rss_before_bytes", std::to_string(before));
+  RecordProperty("rss_after_bytes", std::to_string(after));
   EXPECT_LT(after - before, int64_t{32} << 20)
       << "before " << before << " after " << after;
 }
@@ -467,7 +470,10 @@ TEST_F(HostileServerTest, ConcurrentHostileProbesAnswerInBudgetAndStayHealthy) {
   EXPECT_THAT(m->body,
               HasSubstr("canary_exporter_probes_total{module=\"canary\","
                         "result=\"failure\"} 6"));
-  EXPECT_LT(ResidentBytes() - rss_before, int64_t{64} << 20);
+  const int64_t rss_after = ResidentBytes();
+  RecordProperty("rss_before_bytes", std::to_string(rss_before));
+  RecordProperty("rss_after_bytes", std::to_string(rss_after));
+  EXPECT_LT(rss_after - rss_before, int64_t{64} << 20);
 }
 
 TEST_F(HostileServerTest, FailureClassesShowInTheProbeAnswer) {
