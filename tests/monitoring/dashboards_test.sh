@@ -53,9 +53,9 @@ exprs=$(
     jq -r '[.panels[] | ., (.panels[]?)] | .[] | .targets[]?.expr // empty, (.annotations.list[]?.expr // empty)' "$dash"
     jq -r '.templating.list[] | .definition // empty' "$dash"
   done
-  sed -n 's/^ *expr: //p; /^ *expr: |/,/^ *[a-z_]*:/p' "$root"/alerts/canary-*.yml
+  sed -n 's/^ *expr: //p; /^ *expr: |/,/^ *[a-z_]*:/p' "$root"/alerts/canary.yml
 )
-recorded=$(sed -n 's/^ *- record: //p' "$root"/alerts/canary-recording.yml | sort -u)
+recorded=$(sed -n 's/^ *- record: //p' "$root"/alerts/canary.yml | sort -u)
 # Words followed by "(" are functions; words in {...} or after "by"/"without" are labels.
 names=$(sed -E -e 's/\{[^}]*\}//g' -e 's/(by|without|on|ignoring) *\([^)]*\)//g' \
   -e 's/"[^"]*"//g' -e 's/\[[^]]*\]//g' <<<"$exprs" |
