@@ -22,6 +22,7 @@
 #include "absl/synchronization/notification.h"
 #include "config/loader.h"
 #include "exporter/report_format.h"
+#include "probes/allowlist.h"
 #include "probes/metrics.h"
 #include "probes/stats.h"
 #include "probes/target.h"
@@ -435,7 +436,13 @@ int RunProbeCommand(int argc, char** argv, std::ostream& out,
 
   std::atomic<int64_t> completed{0};
   std::atomic<int64_t> errors{0};
-  probes::ProbeSpec spec{.target = *target, .module = module, .budget = budget};
+  // The config's [security] allowlist applies here too (loopback only
+  // without it): the refusal says how to widen it.
+  const probes::Allowlist allowlist(config->security);
+  probes::ProbeSpec spec{.target = *target,
+                         .module = module,
+                         .budget = budget,
+                         .allowlist = &allowlist};
   const bool tty = isatty(STDOUT_FILENO) == 1;
   absl::Notification done;
   std::thread progress;

@@ -13,6 +13,7 @@
 #include "exporter/version.h"
 #include "probes/metrics.h"
 #include "probes/target.h"
+#include "probes/target_guard.h"
 
 namespace canary::exporter {
 namespace {
@@ -150,6 +151,17 @@ HttpResponse Handlers::Probe(const HttpRequest& request) {
   if (module == nullptr) {
     return Reject(absl::StrCat("unknown module \"", module_name, "\""));
   }
+  // SSRF guard (probes/target_guard.h): refused before anything is sent;
+  // the transport checks every address it connects to again.
+  const probes::Allowlist allowlist(config->security);
+  if (absl::Status s = probes::CheckTarget(allowlist, *target); !s.ok()) {
+    if (!absl::IsPermissionDenied(s)) return Reject(std::string(s.message()));
+    metrics_->ProbeRejected(kRejectForbidden);
+    logger_->Debug("probe forbidden", {{"module", module_name},
+                                       {"target", RedactUserinfo(*target)},
+                                       {"reason", std::string(s.message())}});
+    return Text(403, std::string(s.message()));
+  }
 
   absl::StatusOr<absl::Duration> budget = ProbeBudget(
       request.scrape_timeout ? request.scrape_timeout->c_str() : nullptr,
@@ -158,8 +170,10 @@ HttpResponse Handlers::Probe(const HttpRequest& request) {
 
   metrics_->ProbeStarted();
   const absl::Time start = absl::Now();
-  probes::ProbeReport report =
-      prober_->Probe({.target = *target, .module = module, .budget = *budget});
+  probes::ProbeReport report = prober_->Probe({.target = *target,
+                                               .module = module,
+                                               .budget = *budget,
+                                               .allowlist = &allowlist});
   metrics_->ProbeFinished(module_name, report);
   logger_->Debug("probe finished",
                  {{"module", module_name},

@@ -155,6 +155,7 @@ SelfMetrics::SelfMetrics()
                          "reason.")
                      .Register(*registry_);
   rejections_->Add({{"reason", kRejectBadRequest}});
+  rejections_->Add({{"reason", kRejectForbidden}});
 }
 
 void SelfMetrics::ConfigLoaded(bool success, absl::Time when) {

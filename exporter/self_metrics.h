@@ -14,7 +14,8 @@
 // canary_exporter_probe_requests_total{module,result} (the 9 classes of
 // probes/result.h), canary_exporter_probes_in_flight,
 // canary_exporter_probe_rejections_total{reason} (bad_request: a /probe
-// answered 400), and process_{cpu_seconds_total,resident_memory_bytes,
+// answered 400; forbidden: 403, probes/allowlist.h), and
+// process_{cpu_seconds_total,resident_memory_bytes,
 // virtual_memory_bytes,open_fds,max_fds,start_time_seconds}.
 //
 // Thread-safety: every method is thread-safe.
@@ -40,6 +41,8 @@ namespace canary::exporter {
 
 // Values of the `reason` label of canary_exporter_probe_rejections_total.
 inline constexpr char kRejectBadRequest[] = "bad_request";
+// A /probe answered 403: the target is not in [security] allowed_targets.
+inline constexpr char kRejectForbidden[] = "forbidden";
 
 class SelfMetrics {
  public:

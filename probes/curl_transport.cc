@@ -2,6 +2,7 @@
 #include "probes/curl_transport.h"
 
 #include <curl/curl.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cmath>
@@ -16,6 +17,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "config/status_macros.h"
+#include "probes/allowlist.h"
 #include "probes/target.h"
 #include "probes/validate.h"
 
@@ -132,7 +134,89 @@ struct Slot {
   std::string body;
   Headers headers;
   char error[CURL_ERROR_SIZE];
+  // SSRF guard (probes/allowlist.h). `name_allowed`: the host being fetched
+  // was matched by a host pattern; it starts as the target's and changes
+  // with each followed Location.
+  const Allowlist* allowlist = nullptr;
+  bool follow_redirects = false;
+  bool target_name_allowed = false;
+  bool name_allowed = false;
+  int hop_status = 0;  // status of the response whose headers arrive
+  bool location_seen = false;
+  std::string refused;  // why the guard stopped this request
 };
+
+// The port of a parsed URL, the scheme's default when it has none.
+int UrlPort(CURLU* u) {
+  char* port = nullptr;
+  curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
+  CurlStr holder(port);
+  int n = 0;
+  if (port == nullptr || !absl::SimpleAtoi(port, &n)) return 0;
+  return n;
+}
+
+// libcurl follows the first Location of any 3xx. One that leads to another
+// host is checked like the target before libcurl connects there; returns
+// false (and says why in `refused`) to stop the request.
+bool GuardRedirect(Slot* s, absl::string_view name, absl::string_view value) {
+  if (s->allowlist == nullptr || !s->follow_redirects || s->location_seen ||
+      s->hop_status < 300 || s->hop_status > 399 ||
+      !absl::EqualsIgnoreCase(name, "Location")) {
+    return true;
+  }
+  s->location_seen = true;
+  char* current = nullptr;
+  curl_easy_getinfo(s->easy, CURLINFO_EFFECTIVE_URL, &current);
+  UrlPtr u(curl_url());
+  if (u == nullptr || current == nullptr ||
+      curl_url_set(u.get(), CURLUPART_URL, current, 0) != CURLUE_OK) {
+    return true;  // the connect-time check still applies
+  }
+  const std::string old_host = UrlPart(u.get(), CURLUPART_HOST);
+  const int old_port = UrlPort(u.get());
+  const std::string location(value);
+  // Relative locations resolve against the current URL, as libcurl does.
+  if (curl_url_set(u.get(), CURLUPART_URL, location.c_str(),
+                   CURLU_URLENCODE | CURLU_ALLOW_SPACE) != CURLUE_OK) {
+    return true;  // libcurl cannot follow it either
+  }
+  const std::string host = UrlPart(u.get(), CURLUPART_HOST);
+  const int port = UrlPort(u.get());
+  if (absl::EqualsIgnoreCase(host, old_host) && port == old_port) return true;
+  absl::StatusOr<Allowlist::HostDecision> decision =
+      s->allowlist->CheckHost(host, port);
+  if (!decision.ok()) {
+    s->refused =
+        absl::StrCat(decision.status().message(), " (redirect to ", host, ")");
+    return false;
+  }
+  s->name_allowed = *decision == Allowlist::HostDecision::kAllowedName;
+  return true;
+}
+
+// Every connection libcurl opens (to the target, after each redirect, to
+// each address it tries) is checked on the address itself, after DNS:
+// refused, nothing is sent.
+curl_socket_t OnOpenSocket(void* user, curlsocktype purpose,
+                           curl_sockaddr* addr) {
+  Slot* s = static_cast<Slot*>(user);
+  if (purpose == CURLSOCKTYPE_IPCXN && s->allowlist != nullptr) {
+    std::optional<config::IpAddress> a =
+        FromSockaddr(&addr->addr, static_cast<socklen_t>(addr->addrlen));
+    absl::Status ok =
+        a.has_value()
+            ? s->allowlist->CheckAddress(*a, s->name_allowed)
+            : absl::PermissionDeniedError(absl::StrCat(
+                  "address of family ", addr->family, " is not allowed"));
+    if (!ok.ok()) {
+      // The first refusal names the address; libcurl may try others.
+      if (s->refused.empty()) s->refused = std::string(ok.message());
+      return CURL_SOCKET_BAD;
+    }
+  }
+  return socket(addr->family, addr->socktype, addr->protocol);
+}
 
 size_t OnBody(char* data, size_t size, size_t n, void* user) {
   Slot* slot = static_cast<Slot*>(user);
@@ -157,18 +241,29 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
   absl::string_view line(data, len);
   if (absl::StartsWith(line, "HTTP/")) {
     slot->headers.clear();  // a new response (redirect or 1xx) starts
+    std::vector<absl::string_view> parts =
+        absl::StrSplit(line, ' ', absl::SkipEmpty());
+    slot->hop_status = 0;
+    slot->location_seen = false;
+    if (parts.size() >= 2) (void)absl::SimpleAtoi(parts[1], &slot->hop_status);
   } else if (size_t colon = line.find(':'); colon != absl::string_view::npos) {
-    slot->headers.emplace_back(
-        std::string(absl::StripAsciiWhitespace(line.substr(0, colon))),
-        std::string(absl::StripAsciiWhitespace(line.substr(colon + 1))));
+    absl::string_view name = absl::StripAsciiWhitespace(line.substr(0, colon));
+    absl::string_view value =
+        absl::StripAsciiWhitespace(line.substr(colon + 1));
+    // A short count aborts the transfer (CURLE_WRITE_ERROR).
+    if (!GuardRedirect(slot, name, value)) return 0;
+    if (slot->keep_headers) {
+      slot->headers.emplace_back(std::string(name), std::string(value));
+    }
   }
   return len;
 }
 
 class CurlTransportImpl : public Transport {
  public:
-  CurlTransportImpl(const config::Module& module, Clock* clock)
-      : module_(module), clock_(clock) {}
+  CurlTransportImpl(const config::Module& module, Clock* clock,
+                    Allowlist allowlist)
+      : module_(module), clock_(clock), allowlist_(std::move(allowlist)) {}
 
   ~CurlTransportImpl() override {
     for (Slot& s : slots_) {
@@ -183,6 +278,12 @@ class CurlTransportImpl : public Transport {
   absl::Status Init(const std::string& url, int slots) {
     multi_ = curl_multi_init();
     if (multi_ == nullptr) return absl::InternalError("curl_multi_init failed");
+    // The target itself: a refused address fails here; a name a host
+    // pattern allows may connect to any address that is not restricted.
+    ASSIGN_OR_RETURN(HostPort target, SplitTarget(url));
+    ASSIGN_OR_RETURN(Allowlist::HostDecision decision,
+                     allowlist_.CheckHost(target.host, target.port));
+    target_name_allowed_ = decision == Allowlist::HostDecision::kAllowedName;
     curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(slots));
     RETURN_IF_ERROR(BuildSharedOptions(url));
     slots_ = std::vector<Slot>(slots);
@@ -209,6 +310,10 @@ class CurlTransportImpl : public Transport {
     s.body.clear();
     s.headers.clear();
     s.error[0] = '\0';
+    s.refused.clear();
+    s.name_allowed = s.target_name_allowed;
+    s.hop_status = 0;
+    s.location_seen = false;
     const long timeout_ms =
         std::max<long>(1, static_cast<long>(absl::ToInt64Milliseconds(
                               absl::Ceil(req.timeout, absl::Milliseconds(1)))));
@@ -346,9 +451,18 @@ class CurlTransportImpl : public Transport {
     RETURN_IF_ERROR(set(CURLOPT_ERRORBUFFER, s->error));
     RETURN_IF_ERROR(set(CURLOPT_WRITEFUNCTION, &OnBody));
     RETURN_IF_ERROR(set(CURLOPT_WRITEDATA, static_cast<void*>(s)));
-    if (s->keep_headers) {
-      RETURN_IF_ERROR(set(CURLOPT_HEADERFUNCTION, &OnHeader));
-      RETURN_IF_ERROR(set(CURLOPT_HEADERDATA, static_cast<void*>(s)));
+    // Always: the redirect guard reads Location even when no check needs
+    // the headers.
+    RETURN_IF_ERROR(set(CURLOPT_HEADERFUNCTION, &OnHeader));
+    RETURN_IF_ERROR(set(CURLOPT_HEADERDATA, static_cast<void*>(s)));
+    s->allowlist = &allowlist_;
+    s->follow_redirects = http.follow_redirects;
+    s->target_name_allowed = target_name_allowed_;
+    // Through a proxy libcurl connects only to the proxy, which the operator
+    // chose; target and redirect hosts are still checked by name.
+    if (http.proxy_url.empty()) {
+      RETURN_IF_ERROR(set(CURLOPT_OPENSOCKETFUNCTION, &OnOpenSocket));
+      RETURN_IF_ERROR(set(CURLOPT_OPENSOCKETDATA, static_cast<void*>(s)));
     }
     RETURN_IF_ERROR(set(CURLOPT_PROTOCOLS_STR, "http,https"));
     RETURN_IF_ERROR(set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https"));
@@ -453,6 +567,13 @@ class CurlTransportImpl : public Transport {
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
     c.status_code = static_cast<int>(status);
     if (c.new_connection && app > 0) c.cert_expiry = EarliestExpiry(e);
+    if (code != CURLE_OK && !s->refused.empty()) {
+      // Stopped by the allowlist (docs/reliability.md): nothing was sent
+      // to the refused address.
+      c.result = ResultClass::kConnect;
+      c.error = s->refused;
+      return c;
+    }
     if (code != CURLE_OK) {
       c.result = ClassifyCurlCode(code);
       c.error = s->error[0] != '\0' ? std::string(s->error)
@@ -498,6 +619,8 @@ class CurlTransportImpl : public Transport {
 
   const config::Module& module_;
   Clock* clock_;
+  const Allowlist allowlist_;
+  bool target_name_allowed_ = false;
   std::string url_;
   CURLM* multi_ = nullptr;
   curl_slist* headers_ = nullptr;
@@ -510,8 +633,9 @@ class CurlTransportImpl : public Transport {
 
 absl::StatusOr<std::unique_ptr<Transport>> NewCurlTransport(
     const std::string& url, const config::Module& module, int slots,
-    Clock* clock) {
-  auto t = std::make_unique<CurlTransportImpl>(module, clock);
+    Clock* clock, const Allowlist* allowlist) {
+  auto t = std::make_unique<CurlTransportImpl>(
+      module, clock, allowlist != nullptr ? *allowlist : Allowlist());
   RETURN_IF_ERROR(t->Init(url, slots));
   return std::unique_ptr<Transport>(std::move(t));
 }
@@ -539,6 +663,24 @@ absl::StatusOr<std::string> NormalizeTarget(absl::string_view target) {
         absl::StrCat("target \"", target, "\" has no host"));
   }
   return UrlPart(u.get(), CURLUPART_URL);
+}
+
+absl::StatusOr<HostPort> SplitTarget(absl::string_view url) {
+  UrlPtr u(curl_url());
+  if (u == nullptr) return absl::InternalError("curl_url failed");
+  const std::string text(url);
+  if (curl_url_set(u.get(), CURLUPART_URL, text.c_str(), 0) != CURLUE_OK) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", url, "\" is not a valid URL"));
+  }
+  HostPort out;
+  out.host = UrlPart(u.get(), CURLUPART_HOST);
+  out.port = UrlPort(u.get());
+  if (out.host.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", url, "\" has no host"));
+  }
+  return out;
 }
 
 absl::Status GlobalInit() {

@@ -21,15 +21,20 @@
 
 #include "absl/status/statusor.h"
 #include "config/config.h"
+#include "probes/allowlist.h"
 #include "probes/clock.h"
 #include "probes/transport.h"
 
 namespace canary::probes {
 
 // `url` must come from NormalizeTarget. `module` must outlive the transport.
+// Every connection, redirects included, is checked against `allowlist`
+// (copied; null: loopback only): a refused request completes as kConnect
+// with the error "address X is not allowed: ...", and nothing is sent to X.
+// PermissionDeniedError when the target's own host is a refused address.
 absl::StatusOr<std::unique_ptr<Transport>> NewCurlTransport(
     const std::string& url, const config::Module& module, int slots,
-    Clock* clock);
+    Clock* clock, const Allowlist* allowlist = nullptr);
 
 }  // namespace canary::probes
 

@@ -41,8 +41,10 @@ class ProberImpl : public Prober {
     const config::Module& module = *spec.module;
     ProbeReport report;
     const BurstPlan plan = PlanBurst(module.burst, module.timeout, spec.budget);
+    const Allowlist loopback_only;
     absl::StatusOr<std::unique_ptr<Transport>> transport =
-        factory_(spec.target, module, plan.vus);
+        factory_(spec.target, module, plan.vus,
+                 spec.allowlist != nullptr ? *spec.allowlist : loopback_only);
     absl::Status status = transport.status();
     if (status.ok()) {
       absl::StatusOr<BurstResult> burst =
@@ -86,8 +88,8 @@ std::unique_ptr<Prober> NewHttpProber() {
   Clock* clock = RealClock::Get();
   return NewProber(
       [clock](const std::string& target, const config::Module& module,
-              int slots) {
-        return NewCurlTransport(target, module, slots, clock);
+              int slots, const Allowlist& allowlist) {
+        return NewCurlTransport(target, module, slots, clock, &allowlist);
       },
       clock);
 }

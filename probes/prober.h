@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "config/config.h"
+#include "probes/allowlist.h"
 #include "probes/clock.h"
 #include "probes/result.h"
 #include "probes/transport.h"
@@ -31,6 +32,9 @@ struct ProbeSpec {
   std::string target;                      // an http(s) URL, already validated
   const config::Module* module = nullptr;  // never null
   absl::Duration budget;                   // the whole probe must end inside it
+  // Which addresses the burst may connect to (redirects included); null:
+  // loopback only. Must outlive the call.
+  const Allowlist* allowlist = nullptr;
   // Optional: sees each request as it completes, on the probing thread
   // (progress display); must be quick and must not throw.
   std::function<void(const RequestResult&)> on_request;
@@ -54,10 +58,12 @@ class Prober {
 std::unique_ptr<Prober> NewHttpProber();
 
 // A prober over the given transport factory and clock, for tests.
-// The factory is called once per probe with the number of slots (VUs).
+// The factory is called once per probe with the number of slots (VUs) and
+// the probe's allowlist.
 using TransportFactory =
     std::function<absl::StatusOr<std::unique_ptr<Transport>>(
-        const std::string& target, const config::Module& module, int slots)>;
+        const std::string& target, const config::Module& module, int slots,
+        const Allowlist& allowlist)>;
 std::unique_ptr<Prober> NewProber(TransportFactory factory, Clock* clock);
 
 }  // namespace canary::probes

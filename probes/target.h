@@ -21,6 +21,15 @@ namespace canary::probes {
 // host, unparsable).
 absl::StatusOr<std::string> NormalizeTarget(absl::string_view target);
 
+// The host of a URL as libcurl's URL API gives it (IPv6 in brackets, odd
+// IPv4 forms already dotted) and its port (the scheme's default when the URL
+// has none). InvalidArgumentError when `url` does not parse.
+struct HostPort {
+  std::string host;
+  int port = 0;
+};
+absl::StatusOr<HostPort> SplitTarget(absl::string_view url);
+
 // Calls curl_global_init once; call from main before any thread starts.
 absl::Status GlobalInit();
 

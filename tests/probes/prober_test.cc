@@ -28,8 +28,9 @@ class ProberTest : public ::testing::Test {
   // A prober whose transport answers every request with `make(seq)`.
   std::unique_ptr<Prober> MakeProber(std::function<Completion(int64_t)> make) {
     return NewProber(
-        [this, make](const std::string&, const config::Module&,
-                     int) -> absl::StatusOr<std::unique_ptr<Transport>> {
+        [this, make](
+            const std::string&, const config::Module&, int,
+            const Allowlist&) -> absl::StatusOr<std::unique_ptr<Transport>> {
           return std::make_unique<FakeTransport>(
               &clock_, [make](int64_t seq, int) { return make(seq); });
         },
@@ -118,8 +119,8 @@ TEST_F(ProberTest, LatencyThresholdAloneDoesNotHideErrors) {
 TEST_F(ProberTest, TransportFailureIsDataNotACrash) {
   module_.burst.requests = 3;
   auto prober = NewProber(
-      [](const std::string&, const config::Module&,
-         int) -> absl::StatusOr<std::unique_ptr<Transport>> {
+      [](const std::string&, const config::Module&, int,
+         const Allowlist&) -> absl::StatusOr<std::unique_ptr<Transport>> {
         return absl::InternalError("curl_multi_init failed");
       },
       &clock_);
