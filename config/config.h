@@ -21,7 +21,6 @@
 #include <vector>
 
 #include "absl/time/time.h"
-#include "config/allowed_target.h"
 #include "re2/re2.h"
 
 namespace canary::config {
@@ -113,6 +112,12 @@ struct BurstConfig {
   std::optional<int64_t> requests;
   double rate = 0;  // requests per second; 0 = closed model
   bool open_model() const { return rate > 0; }
+  // Most requests this burst can have in flight at once: what a probe
+  // reserves from ServerConfig::max_inflight_requests.
+  int max_in_flight() const {
+    return requests.has_value() && *requests < vus ? static_cast<int>(*requests)
+                                                   : vus;
+  }
 };
 
 // Default latency histogram buckets, seconds: 1 ms to 10 s.
@@ -130,12 +135,21 @@ struct Module {
   std::vector<double> buckets = DefaultBuckets();  // strictly increasing
   BurstConfig burst;
   HttpConfig http;
+  // A probe sooner than this after the last burst for the same target and
+  // module gets that burst's result again; zero: every probe runs a burst.
+  absl::Duration min_interval = absl::ZeroDuration();
+};
+
+// [server]: the exporter's load budget across all probes
+// (exporter/admission.h). A probe over either limit is refused with 503.
+struct ServerConfig {
+  int max_concurrent_probes = 16;   // /probe calls running or waiting
+  int max_inflight_requests = 128;  // sum of the admitted bursts' VUs
 };
 
 struct Config {
   std::map<std::string, Module> modules;  // by name
-  // [security]: which targets may be probed (probes/allowlist.h).
-  SecurityConfig security;
+  ServerConfig server;
 
   // Returns the module called `name`, or nullptr.
   const Module* FindModule(const std::string& name) const {

@@ -43,6 +43,9 @@ absl::string_view AbslView(std::string_view s) { return {s.data(), s.size()}; }
 constexpr int kMaxBuckets = 64;
 constexpr int kMaxRedirects = 50;
 constexpr int64_t kMaxBodySizeLimit = int64_t{1} << 30;
+constexpr absl::Duration kMaxMinInterval = absl::Hours(1);
+constexpr int64_t kMaxConcurrentProbes = 10000;
+constexpr int64_t kMaxInflightRequests = 100000;
 
 constexpr absl::string_view kMethods[] = {"GET",   "HEAD",   "POST",   "PUT",
                                           "PATCH", "DELETE", "OPTIONS"};
@@ -179,7 +182,8 @@ class Loader {
   static absl::Span<const Section> Sections() {
     static constexpr Section kSections[] = {
         {"modules", &Loader::ParseModules},
-        {"security", &Loader::ParseSecurity},
+        // After modules: it checks every module's burst against the budget.
+        {"server", &Loader::ParseServer},
     };
     return kSections;
   }
@@ -360,10 +364,16 @@ class Loader {
   absl::Status ParseModule(const toml::table& t, absl::string_view path,
                            Module& m) const {
     RETURN_IF_ERROR(CheckKeys(
-        t, path, {"timeout", "thresholds", "buckets", "burst", "http"}));
+        t, path,
+        {"timeout", "thresholds", "buckets", "burst", "http", "min_interval"}));
     if (const toml::node* n = t.get("timeout")) {
       ASSIGN_OR_RETURN(m.timeout, GetDuration(*n, Child(path, "timeout"),
                                               /*zero_ok=*/false, kMaxTimeout));
+    }
+    if (const toml::node* n = t.get("min_interval")) {
+      ASSIGN_OR_RETURN(m.min_interval,
+                       GetDuration(*n, Child(path, "min_interval"),
+                                   /*zero_ok=*/true, kMaxMinInterval));
     }
     if (const toml::node* n = t.get("thresholds")) {
       std::string p = Child(path, "thresholds");
@@ -747,31 +757,49 @@ class Loader {
     return absl::OkStatus();
   }
 
-  // ---- [security] ----
+  // ---- [server] ----
 
-  absl::Status ParseSecurity(const toml::table& /*root*/,
-                             const toml::table* table, Config& config) {
-    if (table == nullptr) return absl::OkStatus();
-    RETURN_IF_ERROR(CheckKeys(*table, "security", {"allowed_targets"}));
-    const toml::node* n = table->get("allowed_targets");
-    if (n == nullptr) return absl::OkStatus();
-    const std::string path = "security.allowed_targets";
-    ASSIGN_OR_RETURN(const toml::array* array, AsArray(*n, path));
-    if (array->empty()) {
-      return ErrorAt(*n, path,
-                     "must list at least one CIDR or host pattern (omit it "
-                     "to allow loopback targets only)");
+  absl::Status ParseServer(const toml::table& root, const toml::table* t,
+                           Config& config) {
+    ServerConfig& server = config.server;
+    if (t != nullptr) {
+      RETURN_IF_ERROR(CheckKeys(
+          *t, "server", {"max_concurrent_probes", "max_inflight_requests"}));
+      if (const toml::node* n = t->get("max_concurrent_probes")) {
+        ASSIGN_OR_RETURN(server.max_concurrent_probes,
+                         GetInt(*n, "server.max_concurrent_probes", 1,
+                                kMaxConcurrentProbes));
+      }
+      if (const toml::node* n = t->get("max_inflight_requests")) {
+        ASSIGN_OR_RETURN(server.max_inflight_requests,
+                         GetInt(*n, "server.max_inflight_requests", 1,
+                                kMaxInflightRequests));
+      }
     }
-    std::vector<AllowedTarget> entries;
-    for (size_t i = 0; i < array->size(); ++i) {
-      const toml::node& element = (*array)[i];
-      const std::string p = Element(path, i);
-      ASSIGN_OR_RETURN(std::string text, GetString(element, p));
-      absl::StatusOr<AllowedTarget> entry = ParseAllowedTarget(text);
-      if (!entry.ok()) return ErrorAt(element, p, entry.status().message());
-      entries.push_back(*std::move(entry));
+    // A burst larger than the whole budget would be refused on every probe:
+    // say so at load instead.
+    for (const auto& [name, module] : config.modules) {
+      const int need = module.burst.max_in_flight();
+      if (need <= server.max_inflight_requests) continue;
+      const toml::node* where = root.get("modules");
+      std::string path = Child("modules", name);
+      if (where != nullptr) where = where->as_table()->get(name);
+      for (const char* key : {"burst", "vus"}) {
+        const toml::table* table =
+            where != nullptr ? where->as_table() : nullptr;
+        const toml::node* next = table != nullptr ? table->get(key) : nullptr;
+        if (next == nullptr) break;
+        where = next;
+        path = Child(path, key);
+      }
+      return ErrorAt(where != nullptr ? where->source() : root.source(), path,
+                     absl::StrCat(need,
+                                  " requests in flight exceed "
+                                  "server.max_inflight_requests (",
+                                  server.max_inflight_requests,
+                                  "), so every probe would be refused; lower "
+                                  "vus or raise the limit"));
     }
-    config.security.allowed_targets = std::move(entries);
     return absl::OkStatus();
   }
 

@@ -8,12 +8,13 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/strings/numbers.h"
+#include "exporter/admission.h"
 #include "exporter/budget.h"
+#include "exporter/input_limits.h"
 #include "exporter/debug_view.h"
 #include "exporter/version.h"
 #include "probes/metrics.h"
 #include "probes/target.h"
-#include "probes/target_guard.h"
 
 namespace canary::exporter {
 namespace {
@@ -132,6 +133,12 @@ HttpResponse Handlers::Reject(std::string reason) {
 }
 
 HttpResponse Handlers::Probe(const HttpRequest& request) {
+  if (absl::Status s = CheckProbeInput(request.query_bytes, request.query);
+      !s.ok()) {
+    HttpResponse r = Reject(std::string(s.message()));
+    r.status = InputErrorHttpStatus(s);
+    return r;
+  }
   auto target_it = request.query.find("target");
   if (target_it == request.query.end() || target_it->second.empty()) {
     return Reject("target parameter is missing");
@@ -151,33 +158,41 @@ HttpResponse Handlers::Probe(const HttpRequest& request) {
   if (module == nullptr) {
     return Reject(absl::StrCat("unknown module \"", module_name, "\""));
   }
-  // SSRF guard (probes/target_guard.h): refused before anything is sent;
-  // the transport checks every address it connects to again.
-  const probes::Allowlist allowlist(config->security);
-  if (absl::Status s = probes::CheckTarget(allowlist, *target); !s.ok()) {
-    if (!absl::IsPermissionDenied(s)) return Reject(std::string(s.message()));
-    metrics_->ProbeRejected(kRejectForbidden);
-    logger_->Debug("probe forbidden", {{"module", module_name},
-                                       {"target", RedactUserinfo(*target)},
-                                       {"reason", std::string(s.message())}});
-    return Text(403, std::string(s.message()));
-  }
 
   absl::StatusOr<absl::Duration> budget = ProbeBudget(
       request.scrape_timeout ? request.scrape_timeout->c_str() : nullptr,
       options_.timeout_offset);
   if (!budget.ok()) return Reject(std::string(budget.status().message()));
 
-  metrics_->ProbeStarted();
   const absl::Time start = absl::Now();
-  probes::ProbeReport report = prober_->Probe({.target = *target,
-                                               .module = module,
-                                               .budget = *budget,
-                                               .allowlist = &allowlist});
-  metrics_->ProbeFinished(module_name, report);
+  // Single flight, min_interval and the [server] budget: exporter/admission.h.
+  const ProbeOutcome outcome =
+      coordinator_.Probe(config, *module, *target, *budget, [&] {
+        metrics_->ProbeStarted();
+        probes::ProbeReport ran = prober_->Probe(
+            {.target = *target, .module = module, .budget = *budget});
+        metrics_->ProbeFinished(module_name, ran);
+        return ran;
+      });
+  if (outcome.kind == ProbeOutcome::Kind::kRefused) {
+    metrics_->ProbeRejected(outcome.reason);
+    logger_->Debug("probe refused", {{"module", module_name},
+                                     {"target", RedactUserinfo(*target)},
+                                     {"reason", outcome.reason}});
+    return Text(503, outcome.message);
+  }
+  const bool cached = outcome.kind == ProbeOutcome::Kind::kCached;
+  if (cached) metrics_->ProbeCached(module_name);
+  if (outcome.kind == ProbeOutcome::Kind::kShared) {
+    metrics_->ProbeShared(module_name);
+  }
+  const probes::ProbeReport& report = *outcome.report;
   logger_->Debug("probe finished",
                  {{"module", module_name},
                   {"target", RedactUserinfo(*target)},
+                  {"served", outcome.kind == ProbeOutcome::Kind::kRan ? "ran"
+                             : cached                                  ? "cached"
+                                                                       : "shared"},
                   {"success", report.success ? "true" : "false"},
                   {"requests", absl::StrCat(report.burst.requests.size())},
                   {"duration", absl::FormatDuration(absl::Now() - start)}});
@@ -199,8 +214,10 @@ HttpResponse Handlers::Probe(const HttpRequest& request) {
 
   HttpResponse r;
   r.content_type = kMetricsContentType;
-  r.body = probes::SerializeFamilies(report.families);
-  if (r.body.empty() && !report.families.empty()) {
+  std::vector<prometheus::MetricFamily> families = report.families;
+  families.push_back(ProbeCachedFamily(cached));
+  r.body = probes::SerializeFamilies(families);
+  if (r.body.empty()) {
     logger_->Error("serializing probe metrics failed",
                    {{"module", module_name}});
     return Text(500, "serializing probe metrics failed");

@@ -10,7 +10,9 @@
 // "canary"; &debug=true answers the debug text of debug_view.h instead of
 // metrics), GET /debug?id=N (a recent probe's debug text), GET /metrics, GET /-/healthy, GET /-/ready, POST /-/reload,
 // GET / (landing page); anything else 404, a wrong method 405 with Allow.
-// A bad /probe request is 400 with a one-line plain-text reason; a failing
+// A bad /probe request is 400 with a one-line plain-text reason (414 for an
+// over-long target or query, exporter/input_limits.h); a probe over the
+// load budget is 503 at once (exporter/admission.h); a failing
 // target is still 200 (probe_success 0 in the body).
 //
 // Thread-safety: Handle() may run on many threads at once.
@@ -25,6 +27,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "exporter/admission.h"
 #include "exporter/config_store.h"
 #include "exporter/log.h"
 #include "exporter/probe_history.h"
@@ -46,6 +49,8 @@ struct HttpRequest {
   std::string host;
   // X-Prometheus-Scrape-Timeout-Seconds, when sent.
   std::optional<std::string> scrape_timeout;
+  // Length of the raw query string (exporter/input_limits.h bounds it).
+  size_t query_bytes = 0;
 };
 
 struct HttpResponse {
@@ -83,6 +88,7 @@ class Handlers {
   SelfMetrics* const metrics_;
   const HandlerOptions options_;
   Logger* const logger_;
+  ProbeCoordinator coordinator_;  // single flight, min_interval, budget
   ProbeHistory history_;
 };
 

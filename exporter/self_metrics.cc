@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "exporter/admission.h"
 #include "exporter/version.h"
 #include "probes/result.h"
 #include "prometheus/text_serializer.h"
@@ -155,7 +156,24 @@ SelfMetrics::SelfMetrics()
                          "reason.")
                      .Register(*registry_);
   rejections_->Add({{"reason", kRejectBadRequest}});
-  rejections_->Add({{"reason", kRejectForbidden}});
+  for (const char* reason :
+       {kRejectMaxConcurrentProbes, kRejectMaxInflightRequests}) {
+    rejections_->Add({{"reason", reason}});
+  }
+  shared_ = &prometheus::BuildCounter()
+                 .Name("canary_exporter_probes_shared_total")
+                 .Help(
+                     "Probes answered with the burst of a concurrent probe "
+                     "of the same target and module (single flight), by "
+                     "module.")
+                 .Register(*registry_);
+  cached_ = &prometheus::BuildCounter()
+                 .Name("canary_exporter_probes_cached_total")
+                 .Help(
+                     "Probes answered with the previous burst's result "
+                     "because they came within the module's min_interval, "
+                     "by module.")
+                 .Register(*registry_);
 }
 
 void SelfMetrics::ConfigLoaded(bool success, absl::Time when) {
@@ -197,6 +215,14 @@ void SelfMetrics::ProbeFinished(const std::string& module,
 
 void SelfMetrics::ProbeRejected(absl::string_view reason) {
   rejections_->Add({{"reason", std::string(reason)}}).Increment();
+}
+
+void SelfMetrics::ProbeShared(const std::string& module) {
+  shared_->Add({{"module", module}}).Increment();
+}
+
+void SelfMetrics::ProbeCached(const std::string& module) {
+  cached_->Add({{"module", module}}).Increment();
 }
 
 std::vector<prometheus::MetricFamily> SelfMetrics::Collect() const {

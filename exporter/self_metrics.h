@@ -14,8 +14,11 @@
 // canary_exporter_probe_requests_total{module,result} (the 9 classes of
 // probes/result.h), canary_exporter_probes_in_flight,
 // canary_exporter_probe_rejections_total{reason} (bad_request: a /probe
-// answered 400; forbidden: 403, probes/allowlist.h), and
-// process_{cpu_seconds_total,resident_memory_bytes,
+// answered 400; the budget's reasons of exporter/admission.h: 503),
+// canary_exporter_probes_shared_total{module} and
+// canary_exporter_probes_cached_total{module} (answered from another
+// probe's burst: single flight, min_interval),
+// and process_{cpu_seconds_total,resident_memory_bytes,
 // virtual_memory_bytes,open_fds,max_fds,start_time_seconds}.
 //
 // Thread-safety: every method is thread-safe.
@@ -41,8 +44,6 @@ namespace canary::exporter {
 
 // Values of the `reason` label of canary_exporter_probe_rejections_total.
 inline constexpr char kRejectBadRequest[] = "bad_request";
-// A /probe answered 403: the target is not in [security] allowed_targets.
-inline constexpr char kRejectForbidden[] = "forbidden";
 
 class SelfMetrics {
  public:
@@ -58,6 +59,10 @@ class SelfMetrics {
   void ProbeFinished(const std::string& module,
                      const probes::ProbeReport& report);
   void ProbeRejected(absl::string_view reason);
+  // A probe answered with a burst it shared with a concurrent probe, or
+  // with the last burst's result again (min_interval).
+  void ProbeShared(const std::string& module);
+  void ProbeCached(const std::string& module);
 
   // The registry's families followed by the process metrics.
   std::vector<prometheus::MetricFamily> Collect() const;
@@ -72,6 +77,8 @@ class SelfMetrics {
   prometheus::Family<prometheus::Counter>* requests_;
   prometheus::Family<prometheus::Gauge>* in_flight_;
   prometheus::Family<prometheus::Counter>* rejections_;
+  prometheus::Family<prometheus::Counter>* shared_;
+  prometheus::Family<prometheus::Counter>* cached_;
 };
 
 // process_* families for this process, from /proc/self; a value that cannot

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstring>
 #include <exception>
 #include <thread>
 #include <utility>
@@ -18,6 +19,7 @@
 #include "absl/strings/str_split.h"
 #include "civetweb.h"
 #include "exporter/budget.h"
+#include "exporter/input_limits.h"
 
 namespace canary::exporter {
 namespace {
@@ -75,6 +77,8 @@ int BeginRequest(mg_connection* conn) {
   request.method = info->request_method != nullptr ? info->request_method : "";
   request.path = info->local_uri != nullptr ? info->local_uri : "";
   request.query = ParseQuery(info->query_string);
+  request.query_bytes =
+      info->query_string != nullptr ? std::strlen(info->query_string) : 0;
   if (const char* h = mg_get_header(conn, "Host")) request.host = h;
   if (const char* h = mg_get_header(conn, kScrapeTimeoutHeader)) {
     request.scrape_timeout = h;
@@ -171,6 +175,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
       // The handler answers every path; never serve files.
       "enable_directory_listing",
       "no",
+      // Request line plus headers; CivetWeb answers 400 beyond it.
+      "max_request_size",
+      absl::StrCat(kMaxRequestHeadBytes),
   };
   CivetCallbacks callbacks;
   callbacks.log_message = LogMessage;

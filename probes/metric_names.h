@@ -15,6 +15,9 @@ namespace canary::probes {
 inline constexpr char kProbeSuccess[] = "probe_success";
 inline constexpr char kProbeDurationSeconds[] = "probe_duration_seconds";
 inline constexpr char kProbeTimeoutSeconds[] = "probe_timeout_seconds";
+// 1 when the answer is the previous burst's result again (the module's
+// min_interval had not passed), else 0. Added by the exporter's handler.
+inline constexpr char kProbeCached[] = "probe_cached";
 
 // Request accounting of the burst.
 inline constexpr char kProbeHttpRequests[] = "probe_http_requests";

@@ -121,7 +121,9 @@ TEST(LoaderTest, ThinkTimeWithRateIsRejected) {
 }
 
 TEST(LoaderTest, BurstCapsAreEnforcedAtTheLimits) {
-  EXPECT_THAT(LoadModule("[modules.m.burst]\nvus = 1000\n"), IsOk());
+  EXPECT_THAT(LoadModule("[server]\nmax_inflight_requests = 1000\n"
+                         "[modules.m.burst]\nvus = 1000\n"),
+              IsOk());
   EXPECT_THAT(LoadModule("[modules.m.burst]\nvus = 1001\n"),
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("must be between 1 and 1000, got 1001")));

@@ -195,8 +195,9 @@ TEST_F(ServerTest, ConcurrentProbesRunInParallelAndShowInFlight) {
   std::vector<long> statuses(3, 0);
   for (int i = 0; i < 3; ++i) {
     clients.emplace_back([i, &statuses] {
+      // Distinct targets: the same one would share a single burst.
       absl::StatusOr<HttpResult> r =
-          HttpGet(Url("/probe?target=http://127.0.0.1:9"));
+          HttpGet(Url(absl::StrCat("/probe?target=http://127.0.0.1:9/", i)));
       statuses[i] = r.ok() ? r->status : -1;
     });
   }
