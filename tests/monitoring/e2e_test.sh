@@ -141,7 +141,7 @@ sed -e 's/^WINDOW=.*/WINDOW=1m/' -e 's/^LONG_WINDOW=.*/LONG_WINDOW=2m/' \
   -e 's/^\(FOR_[A-Z_]*\)=.*/\1=15s/' "$root/alerts/params.env" >"$tmp/params.env"
 "$root/alerts/render.sh" "$tmp/params.env" "$tmp/tree/alerts"
 # Only windows and "for" may differ from what users get.
-for f in "$root"/alerts/canary.yml; do
+for f in "$root"/alerts/*.yml; do
   diff <(sed -E -e 's/\[[0-9]+[smhdw]\]/[W]/g' -e 's/for: .*/for: F/' \
     -e 's/([Oo]ver|in|for) [0-9]+[smhdw]/\1 W/g' "$f") \
     <(sed -E -e 's/\[[0-9]+[smhdw]\]/[W]/g' -e 's/for: .*/for: F/' \
@@ -233,7 +233,7 @@ for dash in "$root"/dashboards/*.json; do
   while IFS=$'\t' read -r title empty_ok expr; do
     nq=$((nq + 1))
     may_be_empty[$title]=$empty_ok
-    q=$(printf '%s' "$expr" | jq -r . | subst_vars)
+    q=$(base64 -d <<<"$expr" | subst_vars)
     if ! answer=$(query "$q" 2>&1); then
       bad "$name / $title: query failed: $answer $q"
     elif [[ $(jq -r .status <<<"$answer") != success ]]; then
@@ -244,7 +244,7 @@ for dash in "$root"/dashboards/*.json; do
   done < <(jq -r '
       [.panels[] | ., (.panels[]?)] | .[] | select(.targets) |
       .title as $t | ((.description // "") | test("Empty when")) as $e |
-      .targets[] | select(.expr) | [$t, ($e | tostring), (.expr | tojson)] | @tsv' "$dash")
+      .targets[] | select(.expr) | [$t, ($e | tostring), (.expr | @base64)] | @tsv' "$dash")
   for title in "${!may_be_empty[@]}"; do
     npanels=$((npanels + 1))
     if [[ "${may_be_empty[$title]}" == false && -z "${has_data[$title]:-}" ]]; then
@@ -254,9 +254,9 @@ for dash in "$root"/dashboards/*.json; do
   unset has_data may_be_empty
   while IFS= read -r expr; do
     nq=$((nq + 1))
-    q=$(printf '%s' "$expr" | jq -r . | subst_vars)
+    q=$(base64 -d <<<"$expr" | subst_vars)
     [[ $(query "$q" | jq -r .status) == success ]] || bad "$name annotation query failed: $q"
-  done < <(jq -r '.annotations.list[]? | select(.expr) | .expr | tojson' "$dash")
+  done < <(jq -r '.annotations.list[]? | select(.expr) | .expr | @base64' "$dash")
 done
 if ((nq > 0)); then ok "$nq dashboard queries of $npanels panels evaluated"; else bad "no dashboard queries found"; fi
 
