@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "config/allowed_target.h"
 #include "re2/re2.h"
 
 namespace canary::config {
@@ -150,6 +151,8 @@ struct ServerConfig {
 struct Config {
   std::map<std::string, Module> modules;  // by name
   ServerConfig server;
+  // [security]: which targets may be probed (probes/allowlist.h).
+  SecurityConfig security;
 
   // Returns the module called `name`, or nullptr.
   const Module* FindModule(const std::string& name) const {

@@ -184,6 +184,7 @@ class Loader {
         {"modules", &Loader::ParseModules},
         // After modules: it checks every module's burst against the budget.
         {"server", &Loader::ParseServer},
+        {"security", &Loader::ParseSecurity},
     };
     return kSections;
   }
@@ -754,6 +755,34 @@ class Loader {
                                     v, "\""));
       }
     }
+    return absl::OkStatus();
+  }
+
+  // ---- [security] ----
+
+  absl::Status ParseSecurity(const toml::table& /*root*/,
+                             const toml::table* table, Config& config) {
+    if (table == nullptr) return absl::OkStatus();
+    RETURN_IF_ERROR(CheckKeys(*table, "security", {"allowed_targets"}));
+    const toml::node* n = table->get("allowed_targets");
+    if (n == nullptr) return absl::OkStatus();
+    const std::string path = "security.allowed_targets";
+    ASSIGN_OR_RETURN(const toml::array* array, AsArray(*n, path));
+    if (array->empty()) {
+      return ErrorAt(*n, path,
+                     "must list at least one CIDR or host pattern (omit it "
+                     "to allow loopback targets only)");
+    }
+    std::vector<AllowedTarget> entries;
+    for (size_t i = 0; i < array->size(); ++i) {
+      const toml::node& element = (*array)[i];
+      const std::string p = Element(path, i);
+      ASSIGN_OR_RETURN(std::string text, GetString(element, p));
+      absl::StatusOr<AllowedTarget> entry = ParseAllowedTarget(text);
+      if (!entry.ok()) return ErrorAt(element, p, entry.status().message());
+      entries.push_back(*std::move(entry));
+    }
+    config.security.allowed_targets = std::move(entries);
     return absl::OkStatus();
   }
 

@@ -15,6 +15,7 @@
 #include "exporter/version.h"
 #include "probes/metrics.h"
 #include "probes/target.h"
+#include "probes/target_guard.h"
 
 namespace canary::exporter {
 namespace {
@@ -158,6 +159,17 @@ HttpResponse Handlers::Probe(const HttpRequest& request) {
   if (module == nullptr) {
     return Reject(absl::StrCat("unknown module \"", module_name, "\""));
   }
+  // SSRF guard (probes/target_guard.h): refused before anything is sent;
+  // the transport checks every address it connects to again.
+  const probes::Allowlist allowlist(config->security);
+  if (absl::Status s = probes::CheckTarget(allowlist, *target); !s.ok()) {
+    if (!absl::IsPermissionDenied(s)) return Reject(std::string(s.message()));
+    metrics_->ProbeRejected(kRejectForbidden);
+    logger_->Debug("probe forbidden", {{"module", module_name},
+                                       {"target", RedactUserinfo(*target)},
+                                       {"reason", std::string(s.message())}});
+    return Text(403, std::string(s.message()));
+  }
 
   absl::StatusOr<absl::Duration> budget = ProbeBudget(
       request.scrape_timeout ? request.scrape_timeout->c_str() : nullptr,
@@ -169,8 +181,10 @@ HttpResponse Handlers::Probe(const HttpRequest& request) {
   const ProbeOutcome outcome =
       coordinator_.Probe(config, *module, *target, *budget, [&] {
         metrics_->ProbeStarted();
-        probes::ProbeReport ran = prober_->Probe(
-            {.target = *target, .module = module, .budget = *budget});
+        probes::ProbeReport ran = prober_->Probe({.target = *target,
+                                                  .module = module,
+                                                  .budget = *budget,
+                                                  .allowlist = &allowlist});
         metrics_->ProbeFinished(module_name, ran);
         return ran;
       });

@@ -174,6 +174,7 @@ SelfMetrics::SelfMetrics()
                      "because they came within the module's min_interval, "
                      "by module.")
                  .Register(*registry_);
+  rejections_->Add({{"reason", kRejectForbidden}});
 }
 
 void SelfMetrics::ConfigLoaded(bool success, absl::Time when) {

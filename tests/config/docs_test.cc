@@ -59,6 +59,8 @@ TEST(DocsTest, CompleteExampleLoadsAndUsesEveryKey) {
   const Module* arrival = config.FindModule("arrival");
   ASSERT_NE(arrival, nullptr);
   EXPECT_TRUE(arrival->burst.open_model());
+  ASSERT_TRUE(config.security.allowed_targets.has_value());
+  EXPECT_EQ(config.security.allowed_targets->size(), 5u);
 
   for (const char* key : {"timeout",
                           "thresholds",
@@ -92,6 +94,7 @@ TEST(DocsTest, CompleteExampleLoadsAndUsesEveryKey) {
                           "server_name",
                           "insecure_skip_verify",
                           "min_version",
+                          "allowed_targets",
                           "max_concurrent_probes",
                           "max_inflight_requests",
                           "min_interval"}) {
