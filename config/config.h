@@ -80,6 +80,13 @@ struct TlsConfig {
 
 enum class HttpVersion { kHttp1_1, kHttp2 };
 
+// Credentials for the target's Basic authentication. The password is a
+// secret: never log or render it (config/redact.h).
+struct BasicAuth {
+  std::string username;
+  std::string password;  // from `password` or read from `password_file`
+};
+
 struct HttpConfig {
   std::string method = "GET";
   // In file order; names as written.
@@ -99,6 +106,9 @@ struct HttpConfig {
   // Empty: libcurl's default (environment proxies are ignored: no_proxy "*").
   std::string proxy_url;
   TlsConfig tls;
+  // Secrets (config/redact.h): from the value or read from `*_file` at load.
+  std::string bearer_token;  // sent as "Authorization: Bearer <token>"
+  std::optional<BasicAuth> basic_auth;
 };
 
 // The load shape of one burst. Closed model when rate == 0: `vus` virtual
@@ -148,8 +158,22 @@ struct ServerConfig {
   int max_inflight_requests = 128;  // sum of the admitted bursts' VUs
 };
 
+// [web]: how the exporter's own endpoints are served. TLS terminates in
+// exporter/tls_listener.h; basic auth applies to every endpoint.
+struct WebConfig {
+  std::string tls_cert_file;       // both set: serve HTTPS only
+  std::string tls_key_file;
+  std::string tls_client_ca_file;  // set: require client certs it signed
+  TlsConfig::Version tls_min_version = TlsConfig::Version::kTls12;
+  // user name -> bcrypt hash ($2a$, $2b$ or $2y$); empty: no auth.
+  std::map<std::string, std::string> basic_auth_users;
+
+  bool tls_enabled() const { return !tls_cert_file.empty(); }
+};
+
 struct Config {
   std::map<std::string, Module> modules;  // by name
+  WebConfig web;
   ServerConfig server;
   // [security]: which targets may be probed (probes/allowlist.h).
   SecurityConfig security;

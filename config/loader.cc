@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -28,6 +29,7 @@
 #include "absl/types/span.h"
 #include "config/default_config.h"
 #include "config/parse.h"
+#include "config/secrets.h"
 #include "config/status_macros.h"
 #include "config/threshold.h"
 #include "re2/re2.h"
@@ -182,6 +184,7 @@ class Loader {
   static absl::Span<const Section> Sections() {
     static constexpr Section kSections[] = {
         {"modules", &Loader::ParseModules},
+        {"web", &Loader::ParseWeb},
         // After modules: it checks every module's burst against the budget.
         {"server", &Loader::ParseServer},
         {"security", &Loader::ParseSecurity},
@@ -502,7 +505,8 @@ class Loader {
          "fail_if_body_matches_regexp", "fail_if_body_not_matches_regexp",
          "fail_if_header_matches", "fail_if_header_not_matches",
          "follow_redirects", "max_redirects", "http_version",
-         "reuse_connections", "body_size_limit", "proxy_url", "tls"}));
+         "reuse_connections", "body_size_limit", "proxy_url", "tls",
+         "bearer_token", "bearer_token_file", "basic_auth"}));
     if (const toml::node* n = t.get("method")) {
       std::string p = Child(path, "method");
       ASSIGN_OR_RETURN(h.method, GetString(*n, p));
@@ -588,6 +592,192 @@ class Loader {
       std::string p = Child(path, "tls");
       ASSIGN_OR_RETURN(const toml::table* tls, AsTable(*n, p));
       RETURN_IF_ERROR(ParseTls(*tls, p, h.tls));
+    }
+    RETURN_IF_ERROR(ParseHttpSecrets(t, path, h));
+    return absl::OkStatus();
+  }
+
+  // ---- secrets (config/secrets.h): no message may quote a secret ----
+
+  // A secret given inline (`key`) or in a file (`key_file`), one of them.
+  // Returns nullopt when neither is set.
+  absl::StatusOr<std::optional<std::string>> GetSecret(const toml::table& t,
+                                                       absl::string_view path,
+                                                       absl::string_view key,
+                                                       bool empty_ok) const {
+    const std::string file_key = absl::StrCat(key, "_file");
+    const toml::node* value = t.get(std::string_view(key.data(), key.size()));
+    const toml::node* file = t.get(file_key);
+    if (value != nullptr && file != nullptr) {
+      return ErrorAt(
+          *file, Child(path, file_key),
+          absl::StrCat("conflicts with \"", key, "\"; set only one of them"));
+    }
+    std::string secret;
+    if (value != nullptr) {
+      std::string p = Child(path, key);
+      ASSIGN_OR_RETURN(secret, GetString(*value, p));
+      if (secret.empty() && !empty_ok) {
+        return ErrorAt(*value, p, "must not be empty");
+      }
+      if (secret.find_first_of(std::string("\r\n\0", 3)) != std::string::npos) {
+        return ErrorAt(*value, p, "must not contain line breaks or NUL");
+      }
+    } else if (file != nullptr) {
+      std::string p = Child(path, file_key);
+      ASSIGN_OR_RETURN(std::string file_path, GetString(*file, p));
+      if (file_path.empty()) return ErrorAt(*file, p, "must not be empty");
+      absl::StatusOr<std::string> read = ReadSecretFile(file_path);
+      if (!read.ok()) return ErrorAt(*file, p, read.status().message());
+      secret = *std::move(read);
+    } else {
+      return std::optional<std::string>();
+    }
+    return std::optional<std::string>(std::move(secret));
+  }
+
+  absl::Status ParseHttpSecrets(const toml::table& t, absl::string_view path,
+                                HttpConfig& h) const {
+    ASSIGN_OR_RETURN(std::optional<std::string> token,
+                     GetSecret(t, path, "bearer_token", /*empty_ok=*/false));
+    if (token.has_value()) h.bearer_token = *std::move(token);
+    if (const toml::node* n = t.get("basic_auth")) {
+      std::string p = Child(path, "basic_auth");
+      if (!h.bearer_token.empty()) {
+        return ErrorAt(*n, p,
+                       "conflicts with \"bearer_token\"; a request carries "
+                       "one Authorization header");
+      }
+      if (!n->is_table()) {
+        return TypeError(*n, p,
+                         "a table such as { username = \"u\", password_file "
+                         "= \"/run/secrets/pw\" }");
+      }
+      const toml::table& auth = *n->as_table();
+      RETURN_IF_ERROR(
+          CheckKeys(auth, p, {"username", "password", "password_file"}));
+      const toml::node* user = auth.get("username");
+      if (user == nullptr) {
+        return ErrorAt(*n, p, "missing required key \"username\"");
+      }
+      BasicAuth basic;
+      ASSIGN_OR_RETURN(basic.username, GetString(*user, Child(p, "username")));
+      if (basic.username.empty() || basic.username.find_first_of(std::string(
+                                        ":\r\n\0", 4)) != std::string::npos) {
+        return ErrorAt(*user, Child(p, "username"),
+                       "must be non-empty without \":\", line breaks or NUL "
+                       "(RFC 7617)");
+      }
+      ASSIGN_OR_RETURN(std::optional<std::string> password,
+                       GetSecret(auth, p, "password", /*empty_ok=*/true));
+      if (password.has_value()) basic.password = *std::move(password);
+      h.basic_auth = std::move(basic);
+    }
+    const char* auth_key = h.basic_auth.has_value() ? "basic_auth"
+                           : t.get("bearer_token") != nullptr
+                               ? "bearer_token"
+                               : "bearer_token_file";
+    if (const toml::node* n = t.get(auth_key)) {
+      for (const auto& [name, value] : h.headers) {
+        if (absl::EqualsIgnoreCase(name, "Authorization")) {
+          return ErrorAt(*n, Child(path, auth_key),
+                         "conflicts with headers.Authorization; set only one "
+                         "of them");
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // ---- [web] ----
+
+  absl::StatusOr<std::string> GetFile(const toml::node& node,
+                                      absl::string_view path) const {
+    ASSIGN_OR_RETURN(std::string file, GetString(node, path));
+    if (file.empty()) return ErrorAt(node, path, "must not be empty");
+    if (std::string error = FileError(file); !error.empty()) {
+      return ErrorAt(node, path, error);
+    }
+    return file;
+  }
+
+  absl::Status ParseWeb(const toml::table& /*root*/, const toml::table* t,
+                        Config& config) {
+    if (t == nullptr) return absl::OkStatus();
+    const std::string path = "web";
+    RETURN_IF_ERROR(
+        CheckKeys(*t, path,
+                  {"tls_cert_file", "tls_key_file", "tls_client_ca_file",
+                   "tls_min_version", "basic_auth_users"}));
+    WebConfig& web = config.web;
+    const toml::node* cert = t->get("tls_cert_file");
+    const toml::node* key = t->get("tls_key_file");
+    if ((cert == nullptr) != (key == nullptr)) {
+      absl::string_view present =
+          cert != nullptr ? "tls_cert_file" : "tls_key_file";
+      absl::string_view missing =
+          cert != nullptr ? "tls_key_file" : "tls_cert_file";
+      return ErrorAt(cert != nullptr ? *cert : *key, Child(path, present),
+                     absl::StrCat("requires \"", missing,
+                                  "\" as well (HTTPS needs a certificate and "
+                                  "its key)"));
+    }
+    // Structure and values first: a file error must not hide them.
+    for (absl::string_view tls_only :
+         {"tls_client_ca_file", "tls_min_version"}) {
+      const toml::node* n =
+          t->get(std::string_view(tls_only.data(), tls_only.size()));
+      if (n != nullptr && cert == nullptr) {
+        return ErrorAt(*n, Child(path, tls_only),
+                       "applies to HTTPS only; set \"tls_cert_file\" and "
+                       "\"tls_key_file\" too");
+      }
+    }
+    if (const toml::node* n = t->get("tls_min_version")) {
+      std::string p = Child(path, "tls_min_version");
+      ASSIGN_OR_RETURN(std::string v, GetString(*n, p));
+      if (v == "TLS12") {
+        web.tls_min_version = TlsConfig::Version::kTls12;
+      } else if (v == "TLS13") {
+        web.tls_min_version = TlsConfig::Version::kTls13;
+      } else {
+        return ErrorAt(*n, p,
+                       absl::StrCat("must be TLS12 or TLS13, got \"", v, "\""));
+      }
+    }
+    if (cert != nullptr) {
+      ASSIGN_OR_RETURN(web.tls_cert_file,
+                       GetFile(*cert, Child(path, "tls_cert_file")));
+      ASSIGN_OR_RETURN(web.tls_key_file,
+                       GetFile(*key, Child(path, "tls_key_file")));
+    }
+    if (const toml::node* n = t->get("tls_client_ca_file")) {
+      ASSIGN_OR_RETURN(web.tls_client_ca_file,
+                       GetFile(*n, Child(path, "tls_client_ca_file")));
+    }
+    if (const toml::node* n = t->get("basic_auth_users")) {
+      std::string p = Child(path, "basic_auth_users");
+      ASSIGN_OR_RETURN(const toml::table* users, AsTable(*n, p));
+      // $2a$/$2b$/$2y$, a two-digit cost 04..31, 22 salt + 31 hash chars.
+      static const LazyRE2 kBcrypt = {
+          R"(\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53})"};
+      for (const auto& [user, hash] : InFileOrder(*users)) {
+        std::string name(user->str());
+        std::string up = Child(p, name);
+        if (name.empty() || name.find(':') != std::string::npos) {
+          return ErrorAt(user->source(), up,
+                         "user name must be non-empty without \":\"");
+        }
+        ASSIGN_OR_RETURN(std::string h, GetString(*hash, up));
+        if (!RE2::FullMatch(h, *kBcrypt)) {
+          // The hash is not quoted: it is as sensitive as a password.
+          return ErrorAt(*hash, up,
+                         "must be a bcrypt hash ($2a$, $2b$ or $2y$, cost "
+                         "04-31, 60 characters), e.g. from \"htpasswd -nbBC "
+                         "10 USER PASSWORD\"");
+        }
+        web.basic_auth_users.emplace(std::move(name), std::move(h));
+      }
     }
     return absl::OkStatus();
   }

@@ -109,6 +109,14 @@ Handlers::Handlers(probes::Prober* prober, ConfigStore* store,
       history_(options.history_limit) {}
 
 HttpResponse Handlers::Handle(const HttpRequest& request) {
+  // [web] basic auth guards every path, before anything else is looked at.
+  if (!auth_.Allow(store_->Get()->web.basic_auth_users,
+                   request.authorization)) {
+    logger_->Debug("unauthorized request", {{"path", request.path}});
+    HttpResponse r = Text(401, "unauthorized");
+    r.headers.emplace_back("WWW-Authenticate", kBasicChallenge);
+    return r;
+  }
   const bool get = request.method == "GET" || request.method == "HEAD";
   const std::string& path = request.path;
   if (path == "/-/reload") {

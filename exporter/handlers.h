@@ -10,6 +10,8 @@
 // "canary"; &debug=true answers the debug text of debug_view.h instead of
 // metrics), GET /debug?id=N (a recent probe's debug text), GET /metrics, GET /-/healthy, GET /-/ready, POST /-/reload,
 // GET / (landing page); anything else 404, a wrong method 405 with Allow.
+// With [web] basic_auth_users, every path first needs valid credentials:
+// 401 with WWW-Authenticate otherwise (web_auth.h).
 // A bad /probe request is 400 with a one-line plain-text reason (414 for an
 // over-long target or query, exporter/input_limits.h); a probe over the
 // load budget is 503 at once (exporter/admission.h); a failing
@@ -32,6 +34,7 @@
 #include "exporter/log.h"
 #include "exporter/probe_history.h"
 #include "exporter/self_metrics.h"
+#include "exporter/web_auth.h"
 #include "probes/prober.h"
 
 namespace canary::exporter {
@@ -49,6 +52,8 @@ struct HttpRequest {
   std::string host;
   // X-Prometheus-Scrape-Timeout-Seconds, when sent.
   std::optional<std::string> scrape_timeout;
+  // The Authorization header (a secret: never log it); may be empty.
+  std::string authorization;
   // Length of the raw query string (exporter/input_limits.h bounds it).
   size_t query_bytes = 0;
 };
@@ -90,6 +95,7 @@ class Handlers {
   Logger* const logger_;
   ProbeCoordinator coordinator_;  // single flight, min_interval, budget
   ProbeHistory history_;
+  BasicAuthenticator auth_;  // [web] basic_auth_users, on every endpoint
 };
 
 }  // namespace canary::exporter

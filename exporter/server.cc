@@ -19,6 +19,7 @@
 #include "absl/strings/str_split.h"
 #include "civetweb.h"
 #include "exporter/budget.h"
+#include "exporter/tls_listener.h"
 #include "exporter/input_limits.h"
 
 namespace canary::exporter {
@@ -73,6 +74,15 @@ int BeginRequest(mg_connection* conn) {
   auto* server =
       static_cast<Server*>(const_cast<void*>(civet->getUserContext()));
 
+  if (!server->AcceptsConnection(info->remote_port)) {
+    // With [web] TLS on, only the TLS listener may reach CivetWeb's
+    // loopback port: a local client must not bypass TLS and mTLS.
+    static constexpr char kRefused[] =
+        "HTTP/1.1 421 Misdirected Request\r\nContent-Type: text/plain\r\n"
+        "Content-Length: 20\r\nConnection: close\r\n\r\nuse the TLS listener";
+    mg_write(conn, kRefused, sizeof(kRefused) - 1);
+    return 421;
+  }
   HttpRequest request;
   request.method = info->request_method != nullptr ? info->request_method : "";
   request.path = info->local_uri != nullptr ? info->local_uri : "";
@@ -80,6 +90,9 @@ int BeginRequest(mg_connection* conn) {
   request.query_bytes =
       info->query_string != nullptr ? std::strlen(info->query_string) : 0;
   if (const char* h = mg_get_header(conn, "Host")) request.host = h;
+  if (const char* h = mg_get_header(conn, "Authorization")) {
+    request.authorization = h;
+  }
   if (const char* h = mg_get_header(conn, kScrapeTimeoutHeader)) {
     request.scrape_timeout = h;
   }
@@ -162,9 +175,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
   }
   std::unique_ptr<Server> server(new Server(options, prober, store, metrics));
   server->host_ = host;
+  // [web] TLS is read once: changing it needs a restart (the certificate
+  // files themselves are reloaded when they change, tls_listener.h).
+  const config::WebConfig web = store->Get()->web;
 
+  // With TLS, CivetWeb serves plain HTTP on loopback behind TlsListener.
   const std::string ports =
-      host.empty() ? absl::StrCat(port) : absl::StrCat(host, ":", port);
+      web.tls_enabled()
+          ? std::string("127.0.0.1:0")
+          : (host.empty() ? absl::StrCat(port) : absl::StrCat(host, ":", port));
   std::vector<std::string> civet_options = {
       "listening_ports",
       ports,
@@ -201,11 +220,28 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
     return absl::InternalError(absl::StrCat(
         "listening on ", options.listen_address, " but no port is bound"));
   }
-  server->port_ = bound[0].port;
+  server->civet_port_ = server->port_ = bound[0].port;
+  if (web.tls_enabled()) {
+    absl::StatusOr<std::unique_ptr<TlsListener>> tls =
+        TlsListener::Start({.listen_address = options.listen_address,
+                            .cert_file = web.tls_cert_file,
+                            .key_file = web.tls_key_file,
+                            .client_ca_file = web.tls_client_ca_file,
+                            .min_version = web.tls_min_version,
+                            .backend_port = server->civet_port_,
+                            .logger = server->logger_});
+    if (!tls.ok()) return tls.status();
+    server->tls_ = *std::move(tls);
+    server->port_ = server->tls_->port();
+  }
   return server;
 }
 
 Server::~Server() { Stop(); }
+
+bool Server::AcceptsConnection(int remote_port) const {
+  return tls_ == nullptr || tls_->IsRelayed(remote_port);
+}
 
 std::string Server::address() const {
   const bool wildcard = host_.empty() || host_ == "0.0.0.0";
@@ -214,13 +250,15 @@ std::string Server::address() const {
 
 void Server::Stop() {
   if (civet_ == nullptr) return;
-  const std::string host =
-      host_.empty() || host_ == "0.0.0.0" || host_ == "localhost" ? "127.0.0.1"
-                                                                  : host_;
+  if (tls_ != nullptr) tls_->Stop();
+  const std::string host = tls_ != nullptr || host_.empty() ||
+                                   host_ == "0.0.0.0" || host_ == "localhost"
+                               ? "127.0.0.1"
+                               : host_;
   std::atomic<bool> stopped{false};
   std::thread waker([&] {
     while (!stopped.load()) {
-      Poke(host, port_);
+      Poke(host, civet_port_);
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   });

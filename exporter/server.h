@@ -8,6 +8,9 @@
 //
 // Listen addresses: ":9427" (all interfaces), "127.0.0.1:9427", and port 0
 // for a free port. CivetWeb here has no IPv6.
+// With [web] tls_cert_file set (read from the store at Start), the address
+// is served over HTTPS by TlsListener (tls_listener.h) and CivetWeb listens
+// on 127.0.0.1 only, refusing connections that did not come through it.
 // Thread-safety: Start/Stop from one thread; requests are served on
 // `num_threads` CivetWeb workers (a burst blocks one for seconds).
 // Errors: Start returns InvalidArgument for a malformed address and
@@ -27,6 +30,10 @@
 #include "probes/prober.h"
 
 class CivetServer;
+
+namespace canary::exporter {
+class TlsListener;
+}
 
 namespace canary::exporter {
 
@@ -62,6 +69,8 @@ class Server {
     return handlers_.Handle(request);
   }
   Logger* logger() const { return logger_; }
+  // False for a connection that bypassed the TLS listener (server.cc).
+  bool AcceptsConnection(int remote_port) const;
 
  private:
   Server(const ServerOptions& options, probes::Prober* prober,
@@ -70,8 +79,10 @@ class Server {
   Logger* const logger_;
   Handlers handlers_;
   std::string host_;  // the bound host, empty for all interfaces
-  int port_ = 0;
+  int port_ = 0;        // what clients connect to (TLS when enabled)
+  int civet_port_ = 0;  // CivetWeb's own; loopback-only with TLS
   std::unique_ptr<CivetServer> civet_;
+  std::unique_ptr<TlsListener> tls_;  // [web] TLS; null for plain HTTP
 };
 
 }  // namespace canary::exporter

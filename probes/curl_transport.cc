@@ -473,6 +473,16 @@ class CurlTransportImpl : public Transport {
     // Environment proxies never apply; only the module's proxy_url does.
     RETURN_IF_ERROR(set(CURLOPT_PROXY, http.proxy_url.c_str()));
     if (http.proxy_url.empty()) RETURN_IF_ERROR(set(CURLOPT_NOPROXY, "*"));
+    // Target credentials (secrets). libcurl drops them on a redirect to
+    // another host (no CURLOPT_UNRESTRICTED_AUTH).
+    if (!http.bearer_token.empty()) {
+      RETURN_IF_ERROR(set(CURLOPT_HTTPAUTH, CURLAUTH_BEARER));
+      RETURN_IF_ERROR(set(CURLOPT_XOAUTH2_BEARER, http.bearer_token.c_str()));
+    } else if (http.basic_auth.has_value()) {
+      RETURN_IF_ERROR(set(CURLOPT_HTTPAUTH, CURLAUTH_BASIC));
+      RETURN_IF_ERROR(set(CURLOPT_USERNAME, http.basic_auth->username.c_str()));
+      RETURN_IF_ERROR(set(CURLOPT_PASSWORD, http.basic_auth->password.c_str()));
+    }
     RETURN_IF_ERROR(
         set(CURLOPT_FOLLOWLOCATION, http.follow_redirects ? 1L : 0L));
     RETURN_IF_ERROR(

@@ -49,7 +49,9 @@ TEST(DocsTest, CompleteExampleLoadsAndUsesEveryKey) {
   // TLS files must exist at load: point them at the test placeholders.
   std::string toml = absl::StrReplaceAll(
       block,
-      {{"/etc/canary/tls/", CANARY_TEST_SRCDIR "/testdata/config/tls/"}});
+      {{"/etc/canary/tls/", CANARY_TEST_SRCDIR "/testdata/config/tls/"},
+       {"/etc/canary/secrets/",
+        CANARY_TEST_SRCDIR "/testdata/config/secrets/"}});
   ASSERT_OK_AND_ASSIGN(Config config, LoadConfig(toml, "configuration.md"));
   const Module* checkout = config.FindModule("checkout");
   ASSERT_NE(checkout, nullptr);
@@ -59,6 +61,11 @@ TEST(DocsTest, CompleteExampleLoadsAndUsesEveryKey) {
   const Module* arrival = config.FindModule("arrival");
   ASSERT_NE(arrival, nullptr);
   EXPECT_TRUE(arrival->burst.open_model());
+  EXPECT_FALSE(checkout->http.bearer_token.empty());
+  ASSERT_TRUE(arrival->http.basic_auth.has_value());
+  EXPECT_FALSE(arrival->http.basic_auth->password.empty());
+  EXPECT_TRUE(config.web.tls_enabled());
+  EXPECT_EQ(config.web.basic_auth_users.size(), 1u);
   ASSERT_TRUE(config.security.allowed_targets.has_value());
   EXPECT_EQ(config.security.allowed_targets->size(), 5u);
 
@@ -97,7 +104,16 @@ TEST(DocsTest, CompleteExampleLoadsAndUsesEveryKey) {
                           "allowed_targets",
                           "max_concurrent_probes",
                           "max_inflight_requests",
-                          "min_interval"}) {
+                          "min_interval",
+                          "bearer_token_file",
+                          "basic_auth",
+                          "username",
+                          "password_file",
+                          "tls_cert_file",
+                          "tls_key_file",
+                          "tls_client_ca_file",
+                          "tls_min_version",
+                          "basic_auth_users"}) {
     EXPECT_THAT(block, HasSubstr(key)) << "example lacks " << key;
   }
 }

@@ -1,0 +1,218 @@
+#include "config/redact.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "config/secrets.h"
+
+namespace canary::config {
+namespace {
+
+// A TOML basic string.
+std::string Quote(absl::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+          absl::StrAppendFormat(&out, "\\u%04x", static_cast<unsigned char>(c));
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
+  return out;
+}
+
+// absl writes zero as "0", which the loader's Go-style parser may reject.
+std::string Duration(absl::Duration d) {
+  return Quote(d == absl::ZeroDuration() ? "0s" : absl::FormatDuration(d));
+}
+
+const char* TlsVersionName(TlsConfig::Version v) {
+  switch (v) {
+    case TlsConfig::Version::kTls10:
+      return "TLS10";
+    case TlsConfig::Version::kTls11:
+      return "TLS11";
+    case TlsConfig::Version::kTls12:
+      return "TLS12";
+    case TlsConfig::Version::kTls13:
+      return "TLS13";
+  }
+  return "TLS12";
+}
+
+std::string Regexps(const std::vector<Regexp>& res) {
+  std::vector<std::string> out;
+  for (const Regexp& re : res) out.push_back(Quote(re.pattern));
+  return absl::StrCat("[", absl::StrJoin(out, ", "), "]");
+}
+
+std::string HeaderMatches(const std::vector<HeaderMatch>& matches) {
+  std::vector<std::string> out;
+  for (const HeaderMatch& m : matches) {
+    out.push_back(absl::StrCat(
+        "{ header = ", Quote(m.header), ", regexp = ", Quote(m.regexp.pattern),
+        ", allow_missing = ", m.allow_missing ? "true" : "false", " }"));
+  }
+  return absl::StrCat("[", absl::StrJoin(out, ", "), "]");
+}
+
+// user:password@ in a proxy URL is a credential.
+std::string RedactUserinfo(absl::string_view url) {
+  const size_t scheme = url.find("://");
+  if (scheme == absl::string_view::npos) return std::string(url);
+  const size_t start = scheme + 3;
+  const size_t end = std::min(url.find_first_of("/?#", start), url.size());
+  const size_t at = url.substr(start, end - start).rfind('@');
+  if (at == absl::string_view::npos) return std::string(url);
+  return absl::StrCat(url.substr(0, start), kSecretPlaceholder,
+                      url.substr(start + at));
+}
+
+}  // namespace
+
+std::string RedactHeaderValue(absl::string_view name, absl::string_view value) {
+  return IsSecretHeader(name) ? kSecretPlaceholder : std::string(value);
+}
+
+std::string RenderModule(const Module& m) {
+  const std::string table = absl::StrCat("modules.", m.name);
+  std::string out = absl::StrCat("[", table, "]\n");
+  absl::StrAppend(&out, "timeout = ", Duration(m.timeout), "\n");
+  std::vector<std::string> thresholds;
+  for (const Threshold& t : m.thresholds) thresholds.push_back(Quote(t.source));
+  absl::StrAppend(&out, "thresholds = [", absl::StrJoin(thresholds, ", "),
+                  "]\n");
+  absl::StrAppend(&out, "buckets = [", absl::StrJoin(m.buckets, ", "), "]\n");
+
+  const BurstConfig& b = m.burst;
+  absl::StrAppend(&out, "\n[", table, ".burst]\nvus = ", b.vus, "\n");
+  if (b.open_model()) {
+    absl::StrAppend(&out, "rate = ", b.rate, "\n");
+  } else {
+    absl::StrAppend(&out, "think_time = ", Duration(b.think_time), "\n");
+  }
+  if (b.duration.has_value()) {
+    absl::StrAppend(&out, "duration = ", Duration(*b.duration), "\n");
+  }
+  if (b.requests.has_value()) {
+    absl::StrAppend(&out, "requests = ", *b.requests, "\n");
+  }
+
+  const HttpConfig& h = m.http;
+  absl::StrAppend(&out, "\n[", table, ".http]\nmethod = ", Quote(h.method),
+                  "\n");
+  std::vector<std::string> headers;
+  for (const auto& [name, value] : h.headers) {
+    headers.push_back(absl::StrCat(Quote(name), " = ",
+                                   Quote(RedactHeaderValue(name, value))));
+  }
+  absl::StrAppend(&out, "headers = { ", absl::StrJoin(headers, ", "),
+                  headers.empty() ? "}\n" : " }\n");
+  absl::StrAppend(&out, "body = ", Quote(h.body), "\n");
+  absl::StrAppend(&out, "valid_status_codes = [",
+                  absl::StrJoin(h.valid_status_codes, ", "), "]\n");
+  absl::StrAppend(&out, "fail_if_body_matches_regexp = ",
+                  Regexps(h.fail_if_body_matches_regexp), "\n");
+  absl::StrAppend(&out, "fail_if_body_not_matches_regexp = ",
+                  Regexps(h.fail_if_body_not_matches_regexp), "\n");
+  absl::StrAppend(&out, "fail_if_header_matches = ",
+                  HeaderMatches(h.fail_if_header_matches), "\n");
+  absl::StrAppend(&out, "fail_if_header_not_matches = ",
+                  HeaderMatches(h.fail_if_header_not_matches), "\n");
+  absl::StrAppend(
+      &out, "follow_redirects = ", h.follow_redirects ? "true" : "false", "\n");
+  absl::StrAppend(&out, "max_redirects = ", h.max_redirects, "\n");
+  absl::StrAppend(&out, "http_version = ",
+                  Quote(h.http_version == HttpVersion::kHttp2 ? "2" : "1.1"),
+                  "\n");
+  absl::StrAppend(&out, "reuse_connections = ",
+                  h.reuse_connections ? "true" : "false", "\n");
+  absl::StrAppend(&out, "body_size_limit = ", h.body_size_limit, "\n");
+  absl::StrAppend(&out, "proxy_url = ", Quote(RedactUserinfo(h.proxy_url)),
+                  "\n");
+  if (!h.bearer_token.empty()) {
+    absl::StrAppend(&out, "bearer_token = ", Quote(kSecretPlaceholder), "\n");
+  }
+  if (h.basic_auth.has_value()) {
+    absl::StrAppend(&out,
+                    "basic_auth = { username = ", Quote(h.basic_auth->username),
+                    ", password = ", Quote(kSecretPlaceholder), " }\n");
+  }
+
+  const TlsConfig& tls = h.tls;
+  absl::StrAppend(&out, "\n[", table, ".http.tls]\n");
+  // Unset files are left out: the loader rejects an empty path.
+  for (const auto& [key, file] : {std::pair{"ca_file", &tls.ca_file},
+                                  std::pair{"cert_file", &tls.cert_file},
+                                  std::pair{"key_file", &tls.key_file}}) {
+    if (!file->empty()) absl::StrAppend(&out, key, " = ", Quote(*file), "\n");
+  }
+  absl::StrAppend(&out, "server_name = ", Quote(tls.server_name), "\n");
+  absl::StrAppend(&out, "insecure_skip_verify = ",
+                  tls.insecure_skip_verify ? "true" : "false", "\n");
+  absl::StrAppend(
+      &out, "min_version = ", Quote(TlsVersionName(tls.min_version)), "\n");
+  return out;
+}
+
+std::string RenderWeb(const WebConfig& web) {
+  std::string out;
+  if (web.tls_enabled()) {
+    absl::StrAppend(&out, "tls_cert_file = ", Quote(web.tls_cert_file), "\n");
+    absl::StrAppend(&out, "tls_key_file = ", Quote(web.tls_key_file), "\n");
+    if (!web.tls_client_ca_file.empty()) {
+      absl::StrAppend(
+          &out, "tls_client_ca_file = ", Quote(web.tls_client_ca_file), "\n");
+    }
+    absl::StrAppend(&out, "tls_min_version = ",
+                    Quote(TlsVersionName(web.tls_min_version)), "\n");
+  }
+  if (!web.basic_auth_users.empty()) {
+    std::vector<std::string> users;
+    for (const auto& [user, hash] : web.basic_auth_users) {
+      users.push_back(
+          absl::StrCat(Quote(user), " = ", Quote(kSecretPlaceholder)));
+    }
+    absl::StrAppend(&out, "basic_auth_users = { ", absl::StrJoin(users, ", "),
+                    " }\n");
+  }
+  return out.empty() ? out : absl::StrCat("[web]\n", out);
+}
+
+std::string RenderConfig(const Config& config) {
+  std::vector<std::string> parts;
+  if (std::string web = RenderWeb(config.web); !web.empty()) {
+    parts.push_back(std::move(web));
+  }
+  for (const auto& [name, module] : config.modules) {
+    parts.push_back(RenderModule(module));
+  }
+  return absl::StrJoin(parts, "\n");
+}
+
+}  // namespace canary::config

@@ -1,0 +1,66 @@
+#include "config/secrets.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace canary::config {
+
+bool IsSecretHeader(absl::string_view name) {
+  return absl::EqualsIgnoreCase(name, "Authorization") ||
+         absl::EqualsIgnoreCase(name, "Proxy-Authorization") ||
+         absl::EqualsIgnoreCase(name, "Cookie");
+}
+
+absl::StatusOr<std::string> ReadSecretFile(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", path, "\" is a directory, expected a file"));
+  }
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) {
+    return absl::ErrnoToStatus(errno,
+                               absl::StrCat("cannot read \"", path, "\""));
+  }
+  std::string text;
+  char buffer[4096];
+  size_t n;
+  // One byte past the limit tells "too large" from "exactly the limit".
+  while (text.size() <= static_cast<size_t>(kMaxSecretFileBytes) &&
+         (n = std::fread(buffer, 1, sizeof(buffer), file)) > 0) {
+    text.append(buffer, n);
+  }
+  const bool failed = std::ferror(file) != 0;
+  const int error = errno;
+  std::fclose(file);
+  if (failed) {
+    return absl::ErrnoToStatus(error,
+                               absl::StrCat("cannot read \"", path, "\""));
+  }
+  if (text.size() > static_cast<size_t>(kMaxSecretFileBytes)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", path, "\" is larger than ", kMaxSecretFileBytes,
+                     " bytes, too large for a secret"));
+  }
+  if (absl::EndsWith(text, "\n")) text.pop_back();
+  if (absl::EndsWith(text, "\r")) text.pop_back();
+  if (text.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("\"", path, "\" is empty"));
+  }
+  if (text.find_first_of(std::string("\r\n\0", 3)) != std::string::npos) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", path,
+                     "\" holds a line break or NUL inside the secret (only "
+                     "one trailing newline is removed)"));
+  }
+  return text;
+}
+
+}  // namespace canary::config
