@@ -19,8 +19,8 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
-#include "absl/synchronization/notification.h"
 #include "config/loader.h"
+#include "config/sync.h"
 #include "exporter/report_format.h"
 #include "probes/allowlist.h"
 #include "probes/metrics.h"
@@ -136,7 +136,7 @@ absl::StatusOr<absl::Duration> ParseTimeout(absl::string_view value) {
 
 // Draws the progress line until `done` is notified; starts drawing only
 // once the burst has run kProgressAfter, so short bursts print nothing.
-void ProgressLoop(std::ostream& out, absl::Notification& done,
+void ProgressLoop(std::ostream& out, canary::Notification& done,
                   const std::atomic<int64_t>& completed,
                   const std::atomic<int64_t>& errors, int64_t planned,
                   absl::Duration expected, absl::Time start) {
@@ -444,7 +444,7 @@ int RunProbeCommand(int argc, char** argv, std::ostream& out,
                          .budget = budget,
                          .allowlist = &allowlist};
   const bool tty = isatty(STDOUT_FILENO) == 1;
-  absl::Notification done;
+  canary::Notification done;
   std::thread progress;
   if (tty && args->output == CliOutput::kSummary) {
     spec.on_request = [&](const probes::RequestResult& r) {

@@ -32,17 +32,17 @@ ConfigStore::ConfigStore(Loader loader, std::string source,
       metrics_(metrics) {}
 
 std::shared_ptr<const config::Config> ConfigStore::Get() const {
-  absl::MutexLock lock(&mu_);
+  canary::MutexLock lock(&mu_);
   return config_;
 }
 
 absl::Status ConfigStore::Reload() {
-  absl::MutexLock reload_lock(&reload_mu_);
+  canary::MutexLock reload_lock(&reload_mu_);
   absl::StatusOr<config::Config> loaded = loader_();
   if (metrics_ != nullptr) metrics_->ConfigLoaded(loaded.ok(), absl::Now());
   if (!loaded.ok()) return loaded.status();
   auto fresh = std::make_shared<const config::Config>(*std::move(loaded));
-  absl::MutexLock lock(&mu_);
+  canary::MutexLock lock(&mu_);
   config_ = std::move(fresh);
   return absl::OkStatus();
 }

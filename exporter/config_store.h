@@ -20,8 +20,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "config/config.h"
+#include "config/sync.h"
 #include "exporter/self_metrics.h"
 
 namespace canary::exporter {
@@ -54,8 +54,8 @@ class ConfigStore {
   const Loader loader_;
   const std::string source_;
   SelfMetrics* const metrics_;
-  absl::Mutex reload_mu_;  // one load at a time, without blocking Get()
-  mutable absl::Mutex mu_;
+  canary::Mutex reload_mu_;  // one load at a time, without blocking Get()
+  mutable canary::Mutex mu_;
   std::shared_ptr<const config::Config> config_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -132,20 +132,20 @@ Logger::Logger(std::ostream* out, LogLevel level, LogFormat format)
     : out_(out), level_(level), format_(format) {}
 
 void Logger::Configure(LogLevel level, LogFormat format) {
-  absl::MutexLock lock(&mu_);
+  canary::MutexLock lock(&mu_);
   level_ = level;
   format_ = format;
 }
 
 bool Logger::Enabled(LogLevel level) const {
-  absl::MutexLock lock(&mu_);
+  canary::MutexLock lock(&mu_);
   return level >= level_;
 }
 
 void Logger::Log(LogLevel level, absl::string_view msg,
                  const std::vector<LogField>& fields) {
   const absl::Time now = absl::Now();
-  absl::MutexLock lock(&mu_);
+  canary::MutexLock lock(&mu_);
   if (level < level_) return;
   *out_ << FormatLogLine(format_, now, level, msg, fields) << std::flush;
 }

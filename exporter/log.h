@@ -22,8 +22,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "config/sync.h"
 
 namespace canary::exporter {
 
@@ -74,7 +74,7 @@ class Logger {
   }
 
  private:
-  mutable absl::Mutex mu_;
+  mutable canary::Mutex mu_;
   std::ostream* out_ ABSL_GUARDED_BY(mu_);
   LogLevel level_ ABSL_GUARDED_BY(mu_);
   LogFormat format_ ABSL_GUARDED_BY(mu_);

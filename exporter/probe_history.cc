@@ -40,7 +40,7 @@ ProbeRecord MakeProbeRecord(const config::Module& module,
 }
 
 uint64_t ProbeHistory::Add(ProbeRecord record) {
-  absl::MutexLock lock(&mu_);
+  canary::MutexLock lock(&mu_);
   record.id = next_id_++;
   const uint64_t id = record.id;
   if (limit_ == 0) return id;
@@ -50,12 +50,12 @@ uint64_t ProbeHistory::Add(ProbeRecord record) {
 }
 
 std::vector<std::shared_ptr<const ProbeRecord>> ProbeHistory::Recent() const {
-  absl::MutexLock lock(&mu_);
+  canary::MutexLock lock(&mu_);
   return {records_.rbegin(), records_.rend()};
 }
 
 std::shared_ptr<const ProbeRecord> ProbeHistory::Find(uint64_t id) const {
-  absl::MutexLock lock(&mu_);
+  canary::MutexLock lock(&mu_);
   for (const auto& r : records_) {
     if (r->id == id) return r;
   }

@@ -22,9 +22,9 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "config/config.h"
+#include "config/sync.h"
 #include "exporter/debug_view.h"
 #include "probes/prober.h"
 
@@ -77,7 +77,7 @@ class ProbeHistory {
 
  private:
   const size_t limit_;
-  mutable absl::Mutex mu_;
+  mutable canary::Mutex mu_;
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   std::deque<std::shared_ptr<const ProbeRecord>> records_ ABSL_GUARDED_BY(mu_);
 };

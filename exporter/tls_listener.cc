@@ -27,7 +27,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
+#include "config/sync.h"
 
 namespace canary::exporter {
 namespace {
@@ -214,7 +214,7 @@ class TlsListenerImpl : public TlsListener {
   int port() const override { return port_; }
 
   bool IsRelayed(int local_port) const override {
-    absl::MutexLock lock(&mu_);
+    canary::MutexLock lock(&mu_);
     return relayed_ports_.contains(local_port);
   }
 
@@ -226,7 +226,7 @@ class TlsListenerImpl : public TlsListener {
     }
     if (acceptor_.joinable()) acceptor_.join();
     {
-      absl::MutexLock lock(&mu_);
+      canary::MutexLock lock(&mu_);
       // Unblocks handshakes and reads still waiting on a client.
       for (int fd : open_fds_) ::shutdown(fd, SHUT_RDWR);
     }
@@ -242,7 +242,7 @@ class TlsListenerImpl : public TlsListener {
   // The context for a new connection, rebuilt when the files changed.
   CtxPtr Context() {
     const std::string stamp = FilesStamp(options_);
-    absl::MutexLock lock(&mu_);
+    canary::MutexLock lock(&mu_);
     if (stamp != stamp_) {
       stamp_ = stamp;
       absl::StatusOr<CtxPtr> ctx = BuildContext(options_);
@@ -266,14 +266,14 @@ class TlsListenerImpl : public TlsListener {
       if (fd < 0) continue;
       std::vector<int64_t> finished;
       {
-        absl::MutexLock lock(&mu_);
+        canary::MutexLock lock(&mu_);
         finished.swap(finished_);
       }
       for (int64_t id : finished) {
         threads_[id].join();
         threads_.erase(id);
       }
-      absl::MutexLock lock(&mu_);
+      canary::MutexLock lock(&mu_);
       if (stopping_.load() ||
           threads_.size() >= static_cast<size_t>(options_.max_connections)) {
         close(fd);
@@ -307,7 +307,7 @@ class TlsListenerImpl : public TlsListener {
     }
     if (ssl != nullptr) SSL_free(ssl);
     if (backend >= 0) close(backend);
-    absl::MutexLock lock(&mu_);
+    canary::MutexLock lock(&mu_);
     if (backend_port >= 0) relayed_ports_.erase(backend_port);
     open_fds_.erase(client);
     close(client);
@@ -334,7 +334,7 @@ class TlsListenerImpl : public TlsListener {
     getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len);
     NoDelay(fd);
     *local_port = ntohs(local.sin_port);
-    absl::MutexLock lock(&mu_);
+    canary::MutexLock lock(&mu_);
     relayed_ports_.insert(*local_port);
     return fd;
   }
@@ -365,7 +365,7 @@ class TlsListenerImpl : public TlsListener {
   int port_ = 0;
   std::atomic<bool> stopping_{false};
   std::thread acceptor_;
-  mutable absl::Mutex mu_;
+  mutable canary::Mutex mu_;
   CtxPtr ctx_ ABSL_GUARDED_BY(mu_);
   std::string stamp_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<int> open_fds_ ABSL_GUARDED_BY(mu_);

@@ -71,13 +71,13 @@ bool BasicAuthenticator::Allow(const std::map<std::string, std::string>& users,
       it != users.end() ? it->second : users.begin()->second;
   const std::string key = CacheKey(user, password, hash);
   {
-    absl::MutexLock lock(&mu_);
+    canary::MutexLock lock(&mu_);
     if (it != users.end() && verified_.contains(key)) return true;
     ++hash_runs_;
   }
   const bool ok = VerifyPassword(password, hash) && it != users.end();
   if (ok) {
-    absl::MutexLock lock(&mu_);
+    canary::MutexLock lock(&mu_);
     if (verified_.size() >= cache_capacity_) verified_.clear();
     verified_.insert(key);
   }
@@ -85,7 +85,7 @@ bool BasicAuthenticator::Allow(const std::map<std::string, std::string>& users,
 }
 
 int64_t BasicAuthenticator::hash_runs() const {
-  absl::MutexLock lock(&mu_);
+  canary::MutexLock lock(&mu_);
   return hash_runs_;
 }
 

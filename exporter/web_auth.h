@@ -29,7 +29,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
+#include "config/sync.h"
 
 namespace canary::exporter {
 
@@ -60,7 +60,7 @@ class BasicAuthenticator {
 
  private:
   const size_t cache_capacity_;
-  mutable absl::Mutex mu_;
+  mutable canary::Mutex mu_;
   absl::flat_hash_set<std::string> verified_ ABSL_GUARDED_BY(mu_);
   int64_t hash_runs_ ABSL_GUARDED_BY(mu_) = 0;
 };

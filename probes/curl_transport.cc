@@ -2,6 +2,7 @@
 #include "probes/curl_transport.h"
 
 #include <curl/curl.h>
+#include <signal.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -694,6 +695,17 @@ absl::StatusOr<HostPort> SplitTarget(absl::string_view url) {
 }
 
 absl::Status GlobalInit() {
+  // With CURLOPT_NOSIGNAL libcurl leaves SIGPIPE to the application: a
+  // target that hangs up while a request (or a TLS record) is being written
+  // must fail that request, not kill the process.
+  static const bool sigpipe_ignored = [] {
+    struct sigaction old {};
+    if (sigaction(SIGPIPE, nullptr, &old) == 0 && old.sa_handler == SIG_DFL) {
+      signal(SIGPIPE, SIG_IGN);
+    }
+    return true;
+  }();
+  (void)sigpipe_ignored;
   static CURLcode rc = curl_global_init(CURL_GLOBAL_DEFAULT);
   if (rc != CURLE_OK) {
     return absl::InternalError(

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
 #include "config/loader.h"
+#include "config/sync.h"
 #include "exporter/handlers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -26,7 +26,7 @@ using ::testing::Not;
 class RecordingProber : public probes::Prober {
  public:
   probes::ProbeReport Probe(const probes::ProbeSpec& spec) override {
-    absl::MutexLock lock(&mu_);
+    canary::MutexLock lock(&mu_);
     targets_.push_back(spec.target);
     had_allowlist_ = spec.allowlist != nullptr;
     if (spec.allowlist != nullptr) {
@@ -40,20 +40,20 @@ class RecordingProber : public probes::Prober {
     return r;
   }
   std::vector<std::string> targets() const {
-    absl::MutexLock lock(&mu_);
+    canary::MutexLock lock(&mu_);
     return targets_;
   }
   bool had_allowlist() const {
-    absl::MutexLock lock(&mu_);
+    canary::MutexLock lock(&mu_);
     return had_allowlist_;
   }
   bool ten_allowed() const {
-    absl::MutexLock lock(&mu_);
+    canary::MutexLock lock(&mu_);
     return ten_allowed_;
   }
 
  private:
-  mutable absl::Mutex mu_;
+  mutable canary::Mutex mu_;
   std::vector<std::string> targets_ ABSL_GUARDED_BY(mu_);
   bool had_allowlist_ ABSL_GUARDED_BY(mu_) = false;
   bool ten_allowed_ ABSL_GUARDED_BY(mu_) = false;

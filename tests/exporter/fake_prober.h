@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
+#include "config/sync.h"
 #include "probes/prober.h"
 
 namespace canary::exporter {
@@ -50,48 +50,47 @@ class FakeProber : public probes::Prober {
   FakeProber() : report_(Report(true, {probes::ResultClass::kSuccess})) {}
 
   probes::ProbeReport Probe(const probes::ProbeSpec& spec) override {
-    absl::MutexLock lock(&mu_);
+    canary::MutexLock lock(&mu_);
     seen_.push_back({spec.target, spec.module->name, spec.budget});
     // A closed gate holds every probe, as a long burst would.
-    mu_.Await(absl::Condition(
-        +[](bool* open) { return *open; }, &gate_open_));
+    mu_.Await([this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return gate_open_; });
     return report_;
   }
 
   // Waits until `n` probes have been seen (e.g. are held at the gate).
   bool AwaitSeen(size_t n, absl::Duration timeout) {
-    absl::MutexLock lock(&mu_);
-    auto enough = [this, n]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return seen_.size() >= n;
-    };
-    return mu_.AwaitWithTimeout(absl::Condition(&enough), timeout);
+    canary::MutexLock lock(&mu_);
+    return mu_.AwaitWithTimeout(
+        [this, n]()
+            ABSL_NO_THREAD_SAFETY_ANALYSIS { return seen_.size() >= n; },
+        timeout);
   }
 
   // While closed, Probe() blocks until Open().
   void Close() {
-    absl::MutexLock lock(&mu_);
+    canary::MutexLock lock(&mu_);
     gate_open_ = false;
   }
   void Open() {
-    absl::MutexLock lock(&mu_);
+    canary::MutexLock lock(&mu_);
     gate_open_ = true;
   }
 
   void SetReport(probes::ProbeReport r) {
-    absl::MutexLock lock(&mu_);
+    canary::MutexLock lock(&mu_);
     report_ = std::move(r);
   }
   std::vector<SeenSpec> Seen() const {
-    absl::MutexLock lock(&mu_);
+    canary::MutexLock lock(&mu_);
     return seen_;
   }
   void Clear() {
-    absl::MutexLock lock(&mu_);
+    canary::MutexLock lock(&mu_);
     seen_.clear();
   }
 
  private:
-  mutable absl::Mutex mu_;
+  mutable canary::Mutex mu_;
   probes::ProbeReport report_ ABSL_GUARDED_BY(mu_);
   std::vector<SeenSpec> seen_ ABSL_GUARDED_BY(mu_);
   bool gate_open_ ABSL_GUARDED_BY(mu_) = true;

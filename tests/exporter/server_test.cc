@@ -7,7 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
+#include "config/sync.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "probes/target.h"
@@ -44,7 +44,7 @@ class ServerTest : public ::testing::Test {
     prober_ = new FakeProber;
     auto store = ConfigStore::Create(
         []() -> absl::StatusOr<config::Config> {
-          absl::MutexLock lock(&loader_mu_);
+          canary::MutexLock lock(&loader_mu_);
           return *next_config_;
         },
         "test.toml", metrics_);
@@ -75,7 +75,7 @@ class ServerTest : public ::testing::Test {
   }
 
   static void SetNextConfig(absl::StatusOr<config::Config> c) {
-    absl::MutexLock lock(&loader_mu_);
+    canary::MutexLock lock(&loader_mu_);
     *next_config_ = std::move(c);
   }
   static std::string Url(const std::string& path_and_query) {
@@ -95,7 +95,7 @@ class ServerTest : public ::testing::Test {
   static inline FakeProber* prober_ = nullptr;
   static inline ConfigStore* store_ = nullptr;
   static inline Server* server_ = nullptr;
-  static inline absl::Mutex loader_mu_;
+  static inline canary::Mutex loader_mu_;
   static inline absl::StatusOr<config::Config>* next_config_ =
       new absl::StatusOr<config::Config>(TwoModules());
 };

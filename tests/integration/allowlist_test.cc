@@ -21,8 +21,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "absl/synchronization/mutex.h"
 #include "config/loader.h"
+#include "config/sync.h"
 #include "exporter/config_store.h"
 #include "exporter/log.h"
 #include "exporter/self_metrics.h"
@@ -158,7 +158,7 @@ class AllowlistTest : public ::testing::Test {
     metrics_ = new exporter::SelfMetrics;
     auto store = exporter::ConfigStore::Create(
         [] {
-          absl::MutexLock lock(&toml_mu_);
+          canary::MutexLock lock(&toml_mu_);
           return config::LoadConfig(toml_, "test.toml");
         },
         "test.toml", metrics_);
@@ -183,7 +183,7 @@ class AllowlistTest : public ::testing::Test {
   // Loads a config with one request per probe and `security`.
   static void UseSecurity(const std::string& security) {
     {
-      absl::MutexLock lock(&toml_mu_);
+      canary::MutexLock lock(&toml_mu_);
       toml_ = absl::StrCat(
           "[modules.canary]\ntimeout = \"2s\"\n[modules.canary.burst]\n"
           "requests = 1\n",
@@ -201,7 +201,7 @@ class AllowlistTest : public ::testing::Test {
     return r.value_or(HttpResult{});
   }
 
-  static inline absl::Mutex toml_mu_;
+  static inline canary::Mutex toml_mu_;
   static inline std::string toml_ ABSL_GUARDED_BY(toml_mu_) =
       "[modules.canary]\n";
   static inline TargetServer* target_ = nullptr;

@@ -22,9 +22,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "absl/synchronization/mutex.h"
 #include "config/loader.h"
 #include "config/redact.h"
+#include "config/sync.h"
 #include "exporter/config_store.h"
 #include "exporter/log.h"
 #include "exporter/self_metrics.h"
@@ -70,7 +70,7 @@ class AuthRecorder {
     return absl::StrCat("http://127.0.0.1:", port_, "/");
   }
   std::vector<std::string> Seen() const {
-    absl::MutexLock lock(&mu_);
+    canary::MutexLock lock(&mu_);
     return seen_;
   }
 
@@ -95,7 +95,7 @@ class AuthRecorder {
         }
       }
       {
-        absl::MutexLock lock(&mu_);
+        canary::MutexLock lock(&mu_);
         seen_.push_back(auth);
       }
       static constexpr char kOk[] =
@@ -110,7 +110,7 @@ class AuthRecorder {
   int port_ = 0;
   std::atomic<bool> stop_{false};
   std::thread thread_;
-  mutable absl::Mutex mu_;
+  mutable canary::Mutex mu_;
   std::vector<std::string> seen_ ABSL_GUARDED_BY(mu_);
 };
 

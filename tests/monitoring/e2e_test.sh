@@ -50,7 +50,9 @@ http() { curl -sS --noproxy '*' --max-time 20 "$@"; }
 free_port() {
   local p i
   for i in $(seq 1 50); do
-    p=$((20000 + RANDOM % 40000))
+    # Below the ephemeral range (32768+), where outgoing connections of a busy
+    # machine cannot take the port between this check and the bind.
+    p=$((20000 + RANDOM % 12000))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
       echo "$p"
       return 0

@@ -8,8 +8,8 @@
 #ifndef CANARY_TESTS_TESTING_FAKE_CLOCK_H_
 #define CANARY_TESTS_TESTING_FAKE_CLOCK_H_
 
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "config/sync.h"
 #include "probes/clock.h"
 
 namespace canary::testing {
@@ -19,21 +19,21 @@ class FakeClock : public probes::Clock {
   explicit FakeClock(absl::Time start = absl::UnixEpoch() + absl::Hours(1))
       : now_(start) {}
   absl::Time Now() override {
-    absl::MutexLock lock(&mu_);
+    canary::MutexLock lock(&mu_);
     return now_;
   }
   void Advance(absl::Duration d) {
-    absl::MutexLock lock(&mu_);
+    canary::MutexLock lock(&mu_);
     now_ += d;
   }
   // Moves to `t` unless that is in the past.
   void AdvanceTo(absl::Time t) {
-    absl::MutexLock lock(&mu_);
+    canary::MutexLock lock(&mu_);
     if (t > now_) now_ = t;
   }
 
  private:
-  absl::Mutex mu_;
+  canary::Mutex mu_;
   absl::Time now_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -354,7 +354,7 @@ HostileServer::~HostileServer() {
   if (acceptor_.joinable()) acceptor_.join();
   std::vector<std::thread> workers;
   {
-    absl::MutexLock lock(&mu_);
+    canary::MutexLock lock(&mu_);
     workers.swap(workers_);
   }
   for (std::thread& t : workers) t.join();
@@ -371,7 +371,7 @@ void HostileServer::AcceptLoop() {
     const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) continue;
     connections_.fetch_add(1);
-    absl::MutexLock lock(&mu_);
+    canary::MutexLock lock(&mu_);
     workers_.emplace_back([this, fd] { Serve(fd); });
   }
 }

@@ -32,7 +32,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
+#include "config/sync.h"
 #include "tests/testing/certs.h"
 
 namespace canary::testing {
@@ -84,7 +84,7 @@ class HostileServer {
   const int wake_write_;  // closed by the destructor to wake every poll
   std::atomic<int64_t> connections_{0};
   std::thread acceptor_;
-  absl::Mutex mu_;
+  canary::Mutex mu_;
   std::vector<std::thread> workers_ ABSL_GUARDED_BY(mu_);
 };
 

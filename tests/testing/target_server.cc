@@ -286,18 +286,18 @@ std::string TargetServer::Url(absl::string_view path_and_query) const {
 }
 
 int64_t TargetServer::Hits(absl::string_view path) const {
-  absl::MutexLock lock(&mu_);
+  canary::MutexLock lock(&mu_);
   auto it = hits_.find(path);
   return it == hits_.end() ? 0 : it->second;
 }
 
 void TargetServer::ResetHits() {
-  absl::MutexLock lock(&mu_);
+  canary::MutexLock lock(&mu_);
   hits_.clear();
 }
 
 void TargetServer::CountHit(absl::string_view path) {
-  absl::MutexLock lock(&mu_);
+  canary::MutexLock lock(&mu_);
   ++hits_[path];
 }
 

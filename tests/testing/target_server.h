@@ -44,8 +44,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
-#include "absl/synchronization/notification.h"
+#include "config/sync.h"
 
 class CivetServer;
 class CivetHandler;
@@ -89,9 +88,9 @@ class TargetServer {
 
   bool tls_ = false;
   int port_ = 0;
-  mutable absl::Mutex mu_;
+  mutable canary::Mutex mu_;
   absl::flat_hash_map<std::string, int64_t> hits_ ABSL_GUARDED_BY(mu_);
-  absl::Notification stopping_;
+  canary::Notification stopping_;
   std::vector<std::unique_ptr<CivetHandler>> handlers_;
   std::unique_ptr<TlsFront> tls_front_;  // https only; stopped first
   std::unique_ptr<CivetServer> server_;  // last: destroyed first

@@ -8,6 +8,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -19,7 +20,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
+#include "config/sync.h"
 
 namespace canary::testing {
 namespace {
@@ -127,7 +128,7 @@ class TlsFrontImpl : public TlsFront {
     }
     {
       // Unblocks handshakes and reads still waiting on a client.
-      absl::MutexLock lock(&mu_);
+      canary::MutexLock lock(&mu_);
       for (int fd : open_fds_) ::shutdown(fd, SHUT_RDWR);
     }
     if (acceptor_.joinable()) acceptor_.join();
@@ -175,7 +176,7 @@ class TlsFrontImpl : public TlsFront {
       if (poll(fds, 2, -1) <= 0 || (fds[1].revents & POLLIN)) continue;
       const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
       if (fd < 0) continue;
-      absl::MutexLock lock(&mu_);
+      canary::MutexLock lock(&mu_);
       if (stopping_.load()) {
         close(fd);
         continue;
@@ -203,7 +204,7 @@ class TlsFrontImpl : public TlsFront {
     }
     if (s != nullptr) ssl_->ssl_free(s);
     if (backend >= 0) close(backend);
-    absl::MutexLock lock(&mu_);
+    canary::MutexLock lock(&mu_);
     open_fds_.erase(client);
     close(client);
   }
@@ -234,7 +235,7 @@ class TlsFrontImpl : public TlsFront {
   int wake_[2] = {-1, -1};
   int port_ = 0;
   std::atomic<bool> stopping_{false};
-  absl::Mutex mu_;
+  canary::Mutex mu_;
   absl::flat_hash_set<int> open_fds_ ABSL_GUARDED_BY(mu_);
   std::vector<std::thread> conns_;  // appended by the acceptor only
   std::thread acceptor_;
@@ -244,6 +245,9 @@ class TlsFrontImpl : public TlsFront {
 
 absl::StatusOr<std::unique_ptr<TlsFront>> TlsFront::Start(
     const std::string& pem_path, int backend_port) {
+  // SSL_write to a client that hung up (e.g. after rejecting an expired
+  // certificate) must not kill the test process.
+  signal(SIGPIPE, SIG_IGN);
   absl::StatusOr<const Ssl*> ssl = LoadSsl();
   if (!ssl.ok()) return ssl.status();
   auto front = std::make_unique<TlsFrontImpl>(*ssl, backend_port);
