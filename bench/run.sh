@@ -153,7 +153,7 @@ if ((BUILD)) && [[ -z "${CANARY_BENCH_EXPORTER:-}" ]]; then
   ((MICRO)) && targets+=(canary_microbench)
   log "building canary_exporter (Release) in $BUILD_DIR"
   cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-    -DCANARY_BUILD_TESTS=OFF -DCMAKE_PROJECT_INCLUDE="$BENCH/micro/project_include.cmake" >"$WORK/cmake.log" 2>&1 || { cat "$WORK/cmake.log" >&2; die "cmake failed"; }
+    -DCANARY_BUILD_TESTS=OFF -DCANARY_BENCH=ON >"$WORK/cmake.log" 2>&1 || { cat "$WORK/cmake.log" >&2; die "cmake failed"; }
   cmake --build "$BUILD_DIR" -j"${CANARY_BENCH_JOBS:-2}" --target "${targets[@]}" >"$WORK/build.log" 2>&1 ||
     { tail -30 "$WORK/build.log" >&2; die "build failed"; }
 fi
