@@ -246,12 +246,15 @@ absl::StatusOr<BurstResult> RunBurst(const BurstPlan& plan,
   BurstResult out;
   out.budget = plan.budget;
   out.planned = plan.planned;
+  // One allocation up front when the count is known (bounded: a long
+  // duration-only burst grows as it goes).
+  out.requests.reserve(
+      static_cast<size_t>(std::min<int64_t>(plan.planned, 100000)));
   const absl::Time start = clock->Now();
   if (plan.rate > 0) {
     RETURN_IF_ERROR(RunOpen(plan, transport, clock, start, on_request, &out));
   } else {
-    RETURN_IF_ERROR(
-        RunClosed(plan, transport, clock, start, on_request, &out));
+    RETURN_IF_ERROR(RunClosed(plan, transport, clock, start, on_request, &out));
   }
   out.duration = clock->Now() - start;
   return out;
