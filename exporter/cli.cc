@@ -51,29 +51,6 @@ std::string Percent(int64_t part, int64_t whole) {
       "%.1f%%", 100.0 * static_cast<double>(part) / static_cast<double>(whole));
 }
 
-std::string Shape(const config::Module& m) {
-  const config::BurstConfig& b = m.burst;
-  std::vector<std::string> parts;
-  if (b.open_model()) {
-    parts.push_back(
-        absl::StrFormat("%g req/s, at most %d in flight", b.rate, b.vus));
-  } else {
-    parts.push_back(absl::StrFormat("%d VU%s", b.vus, b.vus == 1 ? "" : "s"));
-    if (b.think_time > absl::ZeroDuration()) {
-      parts.push_back(
-          absl::StrCat(absl::FormatDuration(b.think_time), " think time"));
-    }
-  }
-  if (b.duration.has_value()) {
-    parts.push_back(absl::StrCat("for ", absl::FormatDuration(*b.duration)));
-  }
-  if (b.requests.has_value()) {
-    parts.push_back(absl::StrCat("up to ", *b.requests, " request",
-                                 *b.requests == 1 ? "" : "s"));
-  }
-  return absl::StrJoin(parts, ", ");
-}
-
 // The statistic a threshold compares, as the user wrote it.
 std::string ThresholdActual(const config::Threshold& t,
                             const probes::BurstStats& s) {
@@ -282,9 +259,9 @@ std::string RenderSummary(const config::Module& module,
   std::string out;
   absl::StrAppend(&out, "\n  canary_exporter probe: module \"", module.name,
                   "\" -> ", RedactUrlUserinfo(target), "\n");
-  absl::StrAppend(&out, "  burst: ", Shape(module), "; request timeout ",
-                  absl::FormatDuration(module.timeout), "; budget ",
-                  absl::FormatDuration(budget), "\n\n");
+  absl::StrAppend(&out, "  burst: ", DescribeBurst(module.burst),
+                  "; request timeout ", absl::FormatDuration(module.timeout),
+                  "; budget ", absl::FormatDuration(budget), "\n\n");
 
   int failed = 0;
   for (size_t i = 0; i < module.thresholds.size(); ++i) {

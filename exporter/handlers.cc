@@ -3,15 +3,16 @@
 #include <memory>
 #include <utility>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
-#include "absl/strings/numbers.h"
 #include "exporter/admission.h"
 #include "exporter/budget.h"
-#include "exporter/input_limits.h"
 #include "exporter/debug_view.h"
+#include "exporter/input_limits.h"
+#include "exporter/report_format.h"
 #include "exporter/version.h"
 #include "probes/metrics.h"
 #include "probes/target.h"
@@ -32,54 +33,6 @@ HttpResponse MethodNotAllowed(const char* allow) {
   HttpResponse r = Text(405, "method not allowed");
   r.headers.emplace_back("Allow", allow);
   return r;
-}
-
-std::string HtmlEscape(absl::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
-
-std::string BurstShape(const config::BurstConfig& b) {
-  std::vector<std::string> parts;
-  if (b.open_model()) {
-    parts.push_back(
-        absl::StrFormat("%g req/s, at most %d in flight", b.rate, b.vus));
-  } else {
-    parts.push_back(absl::StrFormat("%d VU%s", b.vus, b.vus == 1 ? "" : "s"));
-    if (b.think_time > absl::ZeroDuration()) {
-      parts.push_back(
-          absl::StrCat(absl::FormatDuration(b.think_time), " think time"));
-    }
-  }
-  if (b.duration.has_value()) {
-    parts.push_back(absl::StrCat("for ", absl::FormatDuration(*b.duration)));
-  }
-  if (b.requests.has_value()) {
-    parts.push_back(absl::StrCat("up to ", *b.requests, " request",
-                                 *b.requests == 1 ? "" : "s"));
-  }
-  return absl::StrJoin(parts, ", ");
 }
 
 // A target may carry user:password@ credentials; logs must not.
@@ -213,8 +166,8 @@ HttpResponse Handlers::Probe(const HttpRequest& request) {
                  {{"module", module_name},
                   {"target", RedactUserinfo(*target)},
                   {"served", outcome.kind == ProbeOutcome::Kind::kRan ? "ran"
-                             : cached                                  ? "cached"
-                                                                       : "shared"},
+                             : cached                                 ? "cached"
+                                      : "shared"},
                   {"success", report.success ? "true" : "false"},
                   {"requests", absl::StrCat(report.burst.requests.size())},
                   {"duration", absl::FormatDuration(absl::Now() - start)}});
@@ -222,11 +175,12 @@ HttpResponse Handlers::Probe(const HttpRequest& request) {
                                    .offset = options_.timeout_offset,
                                    .budget = *budget};
   if (history_.limit() > 0) {
-    history_.Add(MakeProbeRecord(*module, *target, budget_inputs, report,
-                                 absl::Now()));
+    history_.Add(
+        MakeProbeRecord(*module, *target, budget_inputs, report, absl::Now()));
   }
   if (auto it = request.query.find("debug");
-      it != request.query.end() && (it->second == "true" || it->second == "1")) {
+      it != request.query.end() &&
+      (it->second == "true" || it->second == "1")) {
     return Text(200, RenderDebug({.module = module,
                                   .target = *target,
                                   .budget = budget_inputs,
@@ -281,9 +235,9 @@ HttpResponse Handlers::Landing(const HttpRequest& request) {
     example_module = config->modules.begin()->first;
   }
   for (const auto& [name, module] : config->modules) {
-    absl::StrAppend(&modules, "<tr><td>", HtmlEscape(name), "</td><td>",
-                    HtmlEscape(BurstShape(module.burst)), "</td><td>",
-                    HtmlEscape(absl::FormatDuration(module.timeout)),
+    absl::StrAppend(&modules, "<tr><td>", EscapeHtml(name), "</td><td>",
+                    EscapeHtml(DescribeBurst(module.burst)), "</td><td>",
+                    EscapeHtml(absl::FormatDuration(module.timeout)),
                     "</td><td>", module.thresholds.size(), "</td></tr>\n");
   }
   // The example probes the exporter itself, never a third party.
@@ -295,15 +249,15 @@ HttpResponse Handlers::Landing(const HttpRequest& request) {
       "<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\">"
       "<title>canary_exporter</title></head>\n<body>\n"
       "<h1>canary_exporter</h1>\n<p>Version ",
-      HtmlEscape(Version()), " (revision ", HtmlEscape(Revision()),
-      "). Config: ", HtmlEscape(store_->Source()),
+      EscapeHtml(Version()), " (revision ", EscapeHtml(Revision()),
+      "). Config: ", EscapeHtml(store_->Source()),
       ".</p>\n"
       "<p>Runs a short paced burst of HTTP requests against a target on "
       "every scrape of <code>/probe</code>.</p>\n<ul>\n"
       "<li><a href=\"/probe?target=http://",
-      HtmlEscape(self), "/-/healthy&amp;module=", HtmlEscape(example_module),
+      EscapeHtml(self), "/-/healthy&amp;module=", EscapeHtml(example_module),
       "\">Probe this exporter's /-/healthy with module ",
-      HtmlEscape(example_module),
+      EscapeHtml(example_module),
       "</a> (example)</li>\n"
       "<li><a href=\"/metrics\">Metrics</a></li>\n"
       "<li><a href=\"/-/healthy\">Health</a></li>\n</ul>\n"

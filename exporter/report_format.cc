@@ -1,9 +1,11 @@
 #include "exporter/report_format.h"
 
 #include <cmath>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 
 namespace canary::exporter {
 
@@ -59,6 +61,28 @@ std::string EscapeHtml(absl::string_view s) {
     }
   }
   return out;
+}
+
+std::string DescribeBurst(const config::BurstConfig& b) {
+  std::vector<std::string> parts;
+  if (b.open_model()) {
+    parts.push_back(
+        absl::StrFormat("%g req/s, at most %d in flight", b.rate, b.vus));
+  } else {
+    parts.push_back(absl::StrFormat("%d VU%s", b.vus, b.vus == 1 ? "" : "s"));
+    if (b.think_time > absl::ZeroDuration()) {
+      parts.push_back(
+          absl::StrCat(absl::FormatDuration(b.think_time), " think time"));
+    }
+  }
+  if (b.duration.has_value()) {
+    parts.push_back(absl::StrCat("for ", absl::FormatDuration(*b.duration)));
+  }
+  if (b.requests.has_value()) {
+    parts.push_back(absl::StrCat("up to ", *b.requests, " request",
+                                 *b.requests == 1 ? "" : "s"));
+  }
+  return absl::StrJoin(parts, ", ");
 }
 
 }  // namespace canary::exporter

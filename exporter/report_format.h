@@ -4,6 +4,7 @@
 //   FormatSeconds(0.0123);               // "12.3ms"
 //   RedactUrlUserinfo("http://u:p@h/");  // "http://<redacted>@h/"
 //   EscapeHtml("<b>");                   // "&lt;b&gt;"
+//   DescribeBurst(module.burst);         // "10 VUs, 1s think time, for 5s"
 //
 // Thread-safety: pure functions. Errors: none.
 #ifndef CANARY_EXPORTER_REPORT_FORMAT_H_
@@ -13,6 +14,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "config/config.h"
 
 namespace canary::exporter {
 
@@ -26,6 +28,10 @@ std::string RedactUrlUserinfo(absl::string_view url);
 
 // Escapes & < > " ' for HTML text and attribute values (also valid in SVG).
 std::string EscapeHtml(absl::string_view s);
+
+// A burst's load shape in words: "10 VUs, 1s think time, for 5s" or
+// "50 req/s, at most 10 in flight, for 2s".
+std::string DescribeBurst(const config::BurstConfig& b);
 
 }  // namespace canary::exporter
 
