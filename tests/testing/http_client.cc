@@ -13,12 +13,21 @@
 namespace canary::testing {
 namespace {
 
-size_t OnBody(char* data, size_t size, size_t n, void* user) {
+bool IsLoopback(absl::string_view url) {
+  return absl::StartsWith(url, "http://127.0.0.1:") ||
+         absl::StartsWith(url, "http://127.0.0.1/") ||
+         absl::StartsWith(url, "http://localhost:") ||
+         absl::StartsWith(url, "http://localhost/");
+}
+
+}  // namespace
+
+size_t AppendBody(char* data, size_t size, size_t n, void* user) {
   static_cast<std::string*>(user)->append(data, size * n);
   return size * n;
 }
 
-size_t OnHeader(char* data, size_t size, size_t n, void* user) {
+size_t CollectHeader(char* data, size_t size, size_t n, void* user) {
   auto* headers = static_cast<HttpHeaders*>(user);
   absl::string_view line(data, size * n);
   // A new status line (after a 100 Continue or a redirect) starts over.
@@ -31,15 +40,6 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
   }
   return size * n;
 }
-
-bool IsLoopback(absl::string_view url) {
-  return absl::StartsWith(url, "http://127.0.0.1:") ||
-         absl::StartsWith(url, "http://127.0.0.1/") ||
-         absl::StartsWith(url, "http://localhost:") ||
-         absl::StartsWith(url, "http://localhost/");
-}
-
-}  // namespace
 
 std::string HttpResult::Header(absl::string_view name) const {
   for (const auto& [k, v] : headers) {
@@ -78,9 +78,9 @@ absl::StatusOr<HttpResult> HttpRequest(const std::string& method,
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
                    static_cast<long>(absl::ToInt64Milliseconds(timeout)));
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, OnBody);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, AppendBody);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &result.body);
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, OnHeader);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, CollectHeader);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &result.headers);
   if (method == "HEAD") {
     curl_easy_setopt(c, CURLOPT_NOBODY, 1L);

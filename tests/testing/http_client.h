@@ -36,6 +36,12 @@ struct HttpResult {
   std::string Header(absl::string_view name) const;
 };
 
+// libcurl callbacks shared with the HTTPS client (https_client.cc):
+// append the body to a std::string*, collect headers into an HttpHeaders*
+// (a new status line, after a 100 Continue or a redirect, starts over).
+size_t AppendBody(char* data, size_t size, size_t n, void* body);
+size_t CollectHeader(char* data, size_t size, size_t n, void* headers);
+
 absl::StatusOr<HttpResult> HttpGet(const std::string& url,
                                    const HttpHeaders& headers = {},
                                    absl::Duration timeout = absl::Seconds(30));

@@ -10,28 +10,6 @@
 #include "absl/strings/strip.h"
 
 namespace canary::testing {
-namespace {
-
-size_t OnBody(char* data, size_t size, size_t n, void* user) {
-  static_cast<std::string*>(user)->append(data, size * n);
-  return size * n;
-}
-
-size_t OnHeader(char* data, size_t size, size_t n, void* user) {
-  auto* headers = static_cast<HttpHeaders*>(user);
-  absl::string_view line(data, size * n);
-  if (absl::StartsWith(line, "HTTP/")) headers->clear();
-  size_t colon = line.find(':');
-  if (colon != absl::string_view::npos) {
-    headers->emplace_back(
-        std::string(absl::StripAsciiWhitespace(line.substr(0, colon))),
-        std::string(absl::StripAsciiWhitespace(line.substr(colon + 1))));
-  }
-  return size * n;
-}
-
-}  // namespace
-
 absl::StatusOr<HttpResult> HttpsGet(const std::string& url,
                                     const TlsClientOptions& o) {
   if (!absl::StartsWith(url, "https://127.0.0.1:") &&
@@ -60,9 +38,9 @@ absl::StatusOr<HttpResult> HttpsGet(const std::string& url,
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
                    static_cast<long>(absl::ToInt64Milliseconds(o.timeout)));
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, OnBody);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, AppendBody);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &result.body);
-  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, OnHeader);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, CollectHeader);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &result.headers);
   if (!o.ca_file.empty())
     curl_easy_setopt(c, CURLOPT_CAINFO, o.ca_file.c_str());
