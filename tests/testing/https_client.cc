@@ -52,7 +52,8 @@ absl::StatusOr<HttpResult> HttpsGet(const std::string& url,
     curl_easy_setopt(c, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_3);
   } else if (o.tls12_max) {
     curl_easy_setopt(c, CURLOPT_SSLVERSION,
-                     CURL_SSLVERSION_TLSv1_2 | CURL_SSLVERSION_MAX_TLSv1_2);
+                     static_cast<long>(CURL_SSLVERSION_TLSv1_2) |
+                         static_cast<long>(CURL_SSLVERSION_MAX_TLSv1_2));
   }
   CURLcode rc = curl_easy_perform(c);
   if (rc != CURLE_OK) {
