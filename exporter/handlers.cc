@@ -190,14 +190,9 @@ HttpResponse Handlers::Probe(const HttpRequest& request) {
 
   HttpResponse r;
   r.content_type = kMetricsContentType;
-  std::vector<prometheus::MetricFamily> families = report.families;
-  families.push_back(ProbeCachedFamily(cached));
-  r.body = probes::SerializeFamilies(families);
-  if (r.body.empty()) {
-    logger_->Error("serializing probe metrics failed",
-                   {{"module", module_name}});
-    return Text(500, "serializing probe metrics failed");
-  }
+  r.body = probes::SerializeFamilies(report.families);
+  absl::StrAppend(&r.body,
+                  probes::SerializeFamilies({ProbeCachedFamily(cached)}));
   return r;
 }
 

@@ -7,10 +7,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "config/config.h"
 #include "gmock/gmock.h"
@@ -22,6 +25,7 @@
 #include "prometheus/client_metric.h"
 #include "prometheus/metric_family.h"
 #include "prometheus/metric_type.h"
+#include "prometheus/text_serializer.h"
 
 namespace canary::probes {
 namespace {
@@ -489,6 +493,94 @@ TEST(SerializeFamiliesTest, EscapesLabelValues) {
       SerializeFamilies(Build(NormalBurst(), module, {true}));
   EXPECT_THAT(text, HasSubstr("{threshold=\"avg<\\\"1s\\\"\\\\\\nx\"} 1\n"));
   ExpectPromtoolAccepts(text);
+}
+
+// SerializeFamilies writes the text itself (fast, std::to_chars); the
+// reference is prometheus-cpp's own TextSerializer. Both outputs must have
+// the same lines in the same order: comments equal, each sample's series
+// equal and its value equal as a number (the two may spell a double
+// differently: "0.30000000000000004" and "0.3" both read back within 1 ulp).
+void ExpectSameAsTextSerializer(const std::vector<MetricFamily>& families) {
+  std::ostringstream ref_stream;
+  ref_stream.imbue(std::locale::classic());
+  prometheus::TextSerializer().Serialize(ref_stream, families);
+  const std::string ours = SerializeFamilies(families);
+  const std::vector<std::string> want = absl::StrSplit(ref_stream.str(), '\n');
+  const std::vector<std::string> got = absl::StrSplit(ours, '\n');
+  ASSERT_EQ(got.size(), want.size()) << ours << "\n---\n" << ref_stream.str();
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (want[i].empty() || want[i][0] == '#') {
+      EXPECT_EQ(got[i], want[i]) << "line " << i + 1;
+      continue;
+    }
+    const size_t a = got[i].rfind(' ');
+    const size_t b = want[i].rfind(' ');
+    ASSERT_NE(a, std::string::npos) << got[i];
+    ASSERT_NE(b, std::string::npos) << want[i];
+    EXPECT_EQ(got[i].substr(0, a), want[i].substr(0, b)) << "line " << i + 1;
+    const std::string gv = got[i].substr(a + 1), wv = want[i].substr(b + 1);
+    if (wv == "Nan" || wv == "+Inf" || wv == "-Inf") {
+      EXPECT_EQ(gv, wv) << "line " << i + 1;
+      continue;
+    }
+    const double g = std::strtod(gv.c_str(), nullptr);
+    const double w = std::strtod(wv.c_str(), nullptr);
+    EXPECT_NEAR(g, w, std::abs(w) * 1e-15)
+        << "line " << i + 1 << ": " << gv << " vs " << wv;
+  }
+}
+
+TEST(SerializeFamiliesTest, SameSamplesAsPrometheusCppTextSerializer) {
+  ExpectSameAsTextSerializer(Build(NormalBurst(), TestModule(), {true, false}));
+  ExpectSameAsTextSerializer(Build(TlsBurst(), TestModule(), {true, true}));
+  ExpectSameAsTextSerializer(
+      Build(BurstResult{}, TestModule(), {false, false}));
+  config::Module module = TestModule();
+  module.buckets = config::DefaultBuckets();
+  module.thresholds = {MakeThreshold("avg<\"1s\"\\\nx")};
+  ExpectSameAsTextSerializer(Build(NormalBurst(), module, {true}));
+}
+
+TEST(SerializeFamiliesTest, SameAsTextSerializerForEveryTypeAndOddValues) {
+  // Shapes the probe families do not use today (counter, untyped,
+  // timestamps, an explicit +Inf bucket) and values whose spelling differs.
+  auto family = [](const char* name, MetricType type) {
+    MetricFamily f;
+    f.name = name;
+    f.help = "help text";
+    f.type = type;
+    return f;
+  };
+  MetricFamily counter = family("c_total", MetricType::Counter);
+  ClientMetric m;
+  m.counter.value = 0.1 + 0.2;
+  m.label = {{"a", "x"}, {"b", "y\"z"}};
+  counter.metric.push_back(m);
+  MetricFamily untyped = family("u", MetricType::Untyped);
+  ClientMetric u;
+  u.untyped.value = -1e300;
+  u.timestamp_ms = 1700000000123;
+  untyped.metric.push_back(u);
+  MetricFamily gauge = family("g", MetricType::Gauge);
+  for (double v : {0.0, -0.0, 1e-7, 123456789.0, 1.5e21,
+                   std::numeric_limits<double>::quiet_NaN(),
+                   std::numeric_limits<double>::infinity(),
+                   -std::numeric_limits<double>::infinity()}) {
+    ClientMetric g;
+    g.gauge.value = v;
+    g.label = {{"v", absl::StrCat(v)}};
+    gauge.metric.push_back(g);
+  }
+  MetricFamily hist = family("h", MetricType::Histogram);
+  ClientMetric h;
+  h.histogram.sample_count = 3;
+  h.histogram.sample_sum = 0.7;
+  h.histogram.bucket = {{1, 0.1}, {3, std::numeric_limits<double>::infinity()}};
+  hist.metric.push_back(h);
+  MetricFamily no_help = family("n", MetricType::Gauge);
+  no_help.help.clear();
+  no_help.metric.push_back(ClientMetric{});
+  ExpectSameAsTextSerializer({counter, untyped, gauge, hist, no_help});
 }
 
 // Guards the checks below: the runner must see promtool's lint findings.
