@@ -7,6 +7,22 @@
 #include "probes/metric_names.h"
 
 namespace canary::exporter {
+
+int WorkerThreadsFor(const config::ServerConfig& limits) {
+  return limits.max_concurrent_probes + kSpareWorkerThreads;
+}
+
+std::optional<std::string> WorkerPoolWarning(const config::Config& config,
+                                             int worker_threads) {
+  const int wanted = WorkerThreadsFor(config.server);
+  if (worker_threads <= 0 || wanted <= worker_threads) return std::nullopt;
+  return absl::StrCat(
+      "server.max_concurrent_probes = ", config.server.max_concurrent_probes,
+      " needs ", wanted, " HTTP workers but the pool started with ",
+      worker_threads,
+      "; probes beyond it wait for a worker instead of getting 503 at once "
+      "until the exporter restarts");
+}
 namespace {
 
 // Module names are [A-Za-z0-9_-]+, so a NUL cannot occur inside one.

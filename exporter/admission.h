@@ -30,6 +30,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "absl/time/time.h"
@@ -46,6 +47,23 @@ inline constexpr char kRejectMaxConcurrentProbes[] = "max_concurrent_probes";
 inline constexpr char kRejectMaxInflightRequests[] = "max_inflight_requests";
 // A probe that joined a running burst which outlasted its own budget.
 inline constexpr char kRejectSharedBurstTimeout[] = "shared_burst_timeout";
+
+// HTTP workers beyond max_concurrent_probes: /metrics, /-/healthy, the
+// landing page and the immediate 503s keep answering while every probe
+// slot runs a burst.
+inline constexpr int kSpareWorkerThreads = 8;
+
+// The CivetWeb worker pool for `limits`: one worker per concurrent probe
+// plus the spares. An idle worker costs memory (its stack), so the pool
+// follows the limit instead of a fixed size. The pool is sized at start.
+int WorkerThreadsFor(const config::ServerConfig& limits);
+
+// After a reload: a warning when `config` admits more concurrent probes
+// than a pool of `worker_threads` can run (they would queue in CivetWeb
+// instead of being refused at once); nullopt when it fits or the pool size
+// is unknown (0).
+std::optional<std::string> WorkerPoolWarning(const config::Config& config,
+                                             int worker_threads);
 
 // Most results kept for min_interval reuse; the oldest go first.
 inline constexpr size_t kMaxCachedResults = 1024;

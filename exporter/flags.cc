@@ -78,8 +78,7 @@ absl::Status SetValue(absl::string_view name, absl::string_view value,
 bool IsValueFlag(absl::string_view name) {
   return name == "config.file" || name == "web.listen-address" ||
          name == "timeout-offset" || name == "log.level" ||
-         name == "history.limit" ||
-         name == "log.format";
+         name == "history.limit" || name == "log.format";
 }
 
 }  // namespace

@@ -218,6 +218,10 @@ HttpResponse Handlers::Reload() {
     return Text(500, absl::StrCat("failed to reload config: ", s.message()));
   }
   logger_->Info("config reloaded", {{"source", store_->Source()}});
+  if (std::optional<std::string> w =
+          WorkerPoolWarning(*store_->Get(), options_.worker_threads)) {
+    logger_->Warn("worker pool too small", {{"msg", *w}});
+  }
   return Text(200, "OK");
 }
 

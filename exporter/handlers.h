@@ -8,14 +8,14 @@
 //
 // Endpoints: GET /probe?target=URL&module=NAME (module defaults to
 // "canary"; &debug=true answers the debug text of debug_view.h instead of
-// metrics), GET /debug?id=N (a recent probe's debug text), GET /metrics, GET /-/healthy, GET /-/ready, POST /-/reload,
-// GET / (landing page); anything else 404, a wrong method 405 with Allow.
-// With [web] basic_auth_users, every path first needs valid credentials:
-// 401 with WWW-Authenticate otherwise (web_auth.h).
-// A bad /probe request is 400 with a one-line plain-text reason (414 for an
-// over-long target or query, exporter/input_limits.h); a probe over the
-// load budget is 503 at once (exporter/admission.h); a failing
-// target is still 200 (probe_success 0 in the body).
+// metrics), GET /debug?id=N (a recent probe's debug text), GET /metrics, GET
+// /-/healthy, GET /-/ready, POST /-/reload, GET / (landing page); anything else
+// 404, a wrong method 405 with Allow. With [web] basic_auth_users, every path
+// first needs valid credentials: 401 with WWW-Authenticate otherwise
+// (web_auth.h). A bad /probe request is 400 with a one-line plain-text reason
+// (414 for an over-long target or query, exporter/input_limits.h); a probe over
+// the load budget is 503 at once (exporter/admission.h); a failing target is
+// still 200 (probe_success 0 in the body).
 //
 // Thread-safety: Handle() may run on many threads at once.
 // Errors: none returned; every failure is an HTTP status.
@@ -69,6 +69,9 @@ struct HandlerOptions {
   absl::Duration timeout_offset = absl::Milliseconds(500);
   // Recent probes kept for the landing page; 0 keeps none.
   size_t history_limit = kDefaultHistoryLimit;
+  // Size of the HTTP worker pool serving these handlers (0: unknown); a
+  // reload past it logs WorkerPoolWarning (admission.h).
+  int worker_threads = 0;
 };
 
 class Handlers {

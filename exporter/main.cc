@@ -10,6 +10,7 @@
 #include "absl/strings/str_join.h"
 #include "config/default_config.h"
 #include "config/loader.h"
+#include "exporter/admission.h"
 #include "exporter/cli.h"
 #include "exporter/config_store.h"
 #include "exporter/flags.h"
@@ -117,6 +118,10 @@ int Run(int argc, char** argv) {
     if (sig == SIGHUP) {
       if (absl::Status s = (*store)->Reload(); s.ok()) {
         log.Info("config reloaded", {{"source", (*store)->Source()}});
+        if (std::optional<std::string> w =
+                WorkerPoolWarning(*(*store)->Get(), (*server)->num_threads())) {
+          log.Warn("worker pool too small", {{"msg", *w}});
+        }
       } else {
         log.Error("reloading config failed",
                   {{"source", (*store)->Source()},

@@ -19,8 +19,8 @@
 #include "absl/strings/str_split.h"
 #include "civetweb.h"
 #include "exporter/budget.h"
-#include "exporter/tls_listener.h"
 #include "exporter/input_limits.h"
+#include "exporter/tls_listener.h"
 
 namespace canary::exporter {
 namespace {
@@ -116,10 +116,10 @@ int BeginRequest(mg_connection* conn) {
     absl::StrAppend(&head, name, ": ", value, "\r\n");
   }
   head.append("\r\n");
+  // One write for head and body: one segment and one wake-up of the
+  // scraper instead of two (bench/run.sh figure 5b).
+  if (request.method != "HEAD") head.append(response.body);
   mg_write(conn, head.data(), head.size());
-  if (request.method != "HEAD") {
-    mg_write(conn, response.body.data(), response.body.size());
-  }
   return response.status;
 }
 
@@ -159,9 +159,13 @@ void Poke(const std::string& host, int port) {
 Server::Server(const ServerOptions& options, probes::Prober* prober,
                ConfigStore* store, SelfMetrics* metrics)
     : logger_(options.logger != nullptr ? options.logger : &GlobalLogger()),
+      num_threads_(options.num_threads > 0
+                       ? options.num_threads
+                       : WorkerThreadsFor(store->Get()->server)),
       handlers_(prober, store, metrics,
                 HandlerOptions{.timeout_offset = options.timeout_offset,
-                               .history_limit = options.history_limit},
+                               .history_limit = options.history_limit,
+                               .worker_threads = num_threads_},
                 logger_) {}
 
 absl::StatusOr<std::unique_ptr<Server>> Server::Start(
@@ -188,7 +192,7 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
       "listening_ports",
       ports,
       "num_threads",
-      absl::StrCat(options.num_threads),
+      absl::StrCat(server->num_threads_),
       "enable_keep_alive",
       "no",
       // The handler answers every path; never serve files.

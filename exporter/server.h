@@ -12,7 +12,8 @@
 // is served over HTTPS by TlsListener (tls_listener.h) and CivetWeb listens
 // on 127.0.0.1 only, refusing connections that did not come through it.
 // Thread-safety: Start/Stop from one thread; requests are served on
-// `num_threads` CivetWeb workers (a burst blocks one for seconds).
+// `num_threads` CivetWeb workers (a burst blocks one for seconds); 0 sizes
+// the pool from the config at Start: WorkerThreadsFor(server limits).
 // Errors: Start returns InvalidArgument for a malformed address and
 // Unavailable with CivetWeb's own reason when it cannot bind.
 #ifndef CANARY_EXPORTER_SERVER_H_
@@ -40,9 +41,9 @@ namespace canary::exporter {
 struct ServerOptions {
   std::string listen_address = ":9427";
   absl::Duration timeout_offset = absl::Milliseconds(500);
-  int num_threads = 64;
+  int num_threads = 0;  // 0: WorkerThreadsFor (admission.h) of the config
   size_t history_limit = kDefaultHistoryLimit;  // recent probes on "/"
-  Logger* logger = nullptr;  // null: GlobalLogger()
+  Logger* logger = nullptr;                     // null: GlobalLogger()
 };
 
 class Server {
@@ -58,6 +59,8 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   int port() const { return port_; }
+  // Size of the CivetWeb worker pool, fixed at Start.
+  int num_threads() const { return num_threads_; }
   // "127.0.0.1:PORT" for a wildcard address, else "HOST:PORT".
   std::string address() const;
 
@@ -77,8 +80,9 @@ class Server {
          ConfigStore* store, SelfMetrics* metrics);
 
   Logger* const logger_;
+  const int num_threads_;  // before handlers_: they are told the pool size
   Handlers handlers_;
-  std::string host_;  // the bound host, empty for all interfaces
+  std::string host_;    // the bound host, empty for all interfaces
   int port_ = 0;        // what clients connect to (TLS when enabled)
   int civet_port_ = 0;  // CivetWeb's own; loopback-only with TLS
   std::unique_ptr<CivetServer> civet_;

@@ -294,5 +294,24 @@ TEST(ProbeCachedFamilyTest, IsAGaugeOfOneOrZero) {
   EXPECT_EQ(ProbeCachedFamily(false).metric[0].gauge.value, 0);
 }
 
+TEST(WorkerPoolTest, OneWorkerPerProbeSlotPlusSpares) {
+  config::ServerConfig limits;
+  EXPECT_EQ(WorkerThreadsFor(limits), 16 + kSpareWorkerThreads);
+  limits.max_concurrent_probes = 1;
+  EXPECT_EQ(WorkerThreadsFor(limits), 1 + kSpareWorkerThreads);
+}
+
+TEST(WorkerPoolTest, WarnsOnlyWhenTheConfigOutgrowsThePool) {
+  config::Config c;
+  c.server.max_concurrent_probes = 16;
+  EXPECT_EQ(WorkerPoolWarning(c, 24), std::nullopt);
+  EXPECT_EQ(WorkerPoolWarning(c, 100), std::nullopt);
+  EXPECT_EQ(WorkerPoolWarning(c, 0), std::nullopt);  // size unknown
+  std::optional<std::string> w = WorkerPoolWarning(c, 23);
+  ASSERT_TRUE(w.has_value());
+  EXPECT_THAT(*w, HasSubstr("needs 24 HTTP workers"));
+  EXPECT_THAT(*w, HasSubstr("started with 23"));
+}
+
 }  // namespace
 }  // namespace canary::exporter

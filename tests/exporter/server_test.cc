@@ -1,6 +1,7 @@
 #include "exporter/server.h"
 
 #include <memory>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -8,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "config/sync.h"
+#include "exporter/admission.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "probes/target.h"
@@ -25,6 +27,7 @@ using ::canary::testing::HttpResult;
 using ::canary::testing::IsOk;
 using ::canary::testing::StatusIs;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 config::Config TwoModules() {
   config::Config c;
@@ -325,6 +328,43 @@ TEST(ServerStartTest, PortInUseIsUnavailableWithReason) {
   const absl::Time t0 = absl::Now();
   first->Stop();
   EXPECT_LT(absl::Now() - t0, absl::Milliseconds(1900));
+}
+
+// Without num_threads the pool follows the config: one worker per
+// concurrent probe plus the spares; a reload past it is logged.
+TEST(ServerStartTest, PoolFollowsMaxConcurrentProbesAndReloadPastItWarns) {
+  FakeProber prober;
+  SelfMetrics metrics;
+  std::ostringstream sink;
+  Logger logger(&sink);
+  config::Config config = TwoModules();
+  config.server.max_concurrent_probes = 3;
+  canary::Mutex mu;
+  auto store = ConfigStore::Create(
+      [&]() -> absl::StatusOr<config::Config> {
+        canary::MutexLock lock(&mu);
+        return config;
+      },
+      "t", nullptr);
+  ASSERT_THAT(store, IsOk());
+  ASSERT_OK_AND_ASSIGN(
+      auto server,
+      Server::Start({.listen_address = "127.0.0.1:0", .logger = &logger},
+                    &prober, store->get(), &metrics));
+  EXPECT_EQ(server->num_threads(), 3 + kSpareWorkerThreads);
+  const std::string reload =
+      absl::StrCat("http://127.0.0.1:", server->port(), "/-/reload");
+  ASSERT_OK_AND_ASSIGN(HttpResult same, HttpPost(reload));
+  EXPECT_EQ(same.status, 200);
+  EXPECT_THAT(sink.str(), Not(HasSubstr("worker pool too small")));
+  {
+    canary::MutexLock lock(&mu);
+    config.server.max_concurrent_probes = 40;
+  }
+  ASSERT_OK_AND_ASSIGN(HttpResult grown, HttpPost(reload));
+  EXPECT_EQ(grown.status, 200);
+  EXPECT_THAT(sink.str(), HasSubstr("worker pool too small"));
+  EXPECT_THAT(sink.str(), HasSubstr("max_concurrent_probes = 40 needs 48"));
 }
 
 }  // namespace
