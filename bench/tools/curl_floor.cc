@@ -3,8 +3,11 @@
 //
 // N easy handles on one multi handle, keep-alive, GET, no think time, a
 // write callback that only counts bytes: no allowlist, no header callback,
-// no statistics, no metrics. It restarts each finished transfer at once,
-// the same way the burst engine does (remove, re-add the same easy handle).
+// no statistics, no metrics. It sends the exporter's request (the same
+// User-Agent header, so the same bytes reach the target) with the same
+// per-request timeout (any bounded prober needs one; libcurl keeps a timer
+// per transfer for it), and restarts each finished transfer at once, the
+// way the burst engine does (remove, re-add the same easy handle).
 // Two event loops, so the bench can show which one the exporter should use:
 //   poll    curl_multi_perform + curl_multi_poll
 //   socket  curl_multi_socket_action + epoll (libcurl's event API)
@@ -74,6 +77,11 @@ int OnTimer(CURLM*, long timeout_ms, void* userp) {
 }
 
 // Restarts every finished transfer until `end`; returns false at the end.
+void SetTimeouts(CURL* e) {
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 2000L);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
+}
+
 bool Harvest(Loop* loop, bool restart) {
   int queued = 0;
   while (CURLMsg* msg = curl_multi_info_read(loop->multi, &queued)) {
@@ -85,7 +93,10 @@ bool Harvest(Loop* loop, bool restart) {
       ++loop->failures;
     }
     curl_multi_remove_handle(loop->multi, e);
-    if (restart) curl_multi_add_handle(loop->multi, e);
+    if (restart) {
+      SetTimeouts(e);
+      curl_multi_add_handle(loop->multi, e);
+    }
   }
   return restart;
 }
@@ -136,6 +147,9 @@ int main(int argc, char** argv) {
     curl_multi_setopt(loop.multi, CURLMOPT_TIMERFUNCTION, &OnTimer);
     curl_multi_setopt(loop.multi, CURLMOPT_TIMERDATA, &loop);
   }
+  // As probes/curl_transport.cc sends it.
+  curl_slist* headers =
+      curl_slist_append(nullptr, "User-Agent: canary_exporter");
   std::vector<CURL*> easies(conns);
   for (CURL*& e : easies) {
     e = curl_easy_init();
@@ -144,6 +158,8 @@ int main(int argc, char** argv) {
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Discard);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &loop.bytes);
     curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
+    SetTimeouts(e);
     curl_multi_add_handle(loop.multi, e);
   }
   using Clock = std::chrono::steady_clock;
@@ -200,6 +216,7 @@ int main(int argc, char** argv) {
     curl_easy_cleanup(e);
   }
   curl_multi_cleanup(loop.multi);
+  curl_slist_free_all(headers);
   if (loop.epfd >= 0) close(loop.epfd);
   curl_global_cleanup();
   return loop.requests > 0 ? 0 : 1;
