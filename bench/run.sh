@@ -363,9 +363,19 @@ row 7 "CPU per measured request vs bb CPU per probe (us)" "$(fmt "$best_e_cpu" 1
   "$(fmt "$(calc "$bb_cpu_ms * 1000")" 0) bb" "$(fmt "$(calc "$best_e_cpu / ($bb_cpu_ms * 1000)")" 4)" \
   "<= 0.02x" "$(verdict "$best_e_cpu <= 0.02 * $bb_cpu_ms * 1000")"
 
-# --- report ------------------------------------------------------------------------------
+row 7f "  libcurl floor CPU per request vs bb CPU per probe (us)" "$(fmt "$best_f_cpu" 1)" \
+  "$(fmt "$(calc "$bb_cpu_ms * 1000")" 0) bb" "$(fmt "$(calc "$best_f_cpu / ($bb_cpu_ms * 1000)")" 4)" "info" "-"
+
+# --- 6c. memory after the bursts --------------------------------------------------------
+# Every figure above has run, including REPS throughput bursts of ~250k
+# requests each: what the exporter keeps once they are answered.
 exp_idle_after=$(rss_kib "$EXP_PID")
 log "exporter RSS after all measurements: ${exp_idle_after} KiB"
+row 6c "RSS after all of the above, incl. the throughput bursts (MiB)" "$(fmt "$(calc "$exp_idle_after/1024")" 1)" \
+  "$(fmt "$(calc "$exp_idle_bench/1024")" 1) idle" "$(fmt "$(calc "$exp_idle_after/$exp_idle_bench")" 2)" "<= 64 MiB" \
+  "$(verdict "$exp_idle_after <= 65536")"
+
+# --- report ------------------------------------------------------------------------------
 cpu_model=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 echo
 echo "canary_exporter benchmark $(date -u +%Y-%m-%dT%H:%M:%SZ)$( ((SMOKE)) && echo ' (SMOKE: ~1 s figures, goals not meaningful)')"

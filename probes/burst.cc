@@ -142,7 +142,8 @@ absl::Status RunClosed(const BurstPlan& plan, Transport* transport,
     for (int slot = 0; slot < plan.vus; ++slot) {
       Vu& vu = vus[slot];
       if (!vu.busy && !vu.done) {
-        if (plan.requests.has_value() && started >= *plan.requests) {
+        if ((plan.requests.has_value() && started >= *plan.requests) ||
+            started >= plan.max_requests) {
           vu.done = true;
         } else if (vu.ready >= stop_at || now >= stop_at) {
           vu.done = true;

@@ -43,6 +43,10 @@ struct BurstPlan {
   double rate = 0;  // 0 = closed model
   absl::Duration think_time;
   std::optional<int64_t> requests;  // stop after this many
+  // Never more than this many in one burst, whatever bounds it: a closed
+  // burst with only a duration against a fast target would otherwise keep
+  // a result per request without limit (~200 bytes each).
+  int64_t max_requests = config::kMaxRequests;
   // Stop starting requests this long after the start.
   absl::Duration start_window;
   // The configured duration could not be honoured within the budget (or

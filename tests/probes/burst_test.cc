@@ -125,6 +125,21 @@ TEST(BurstTest, ClosedModelTenVusThinkOneSecondForThreeSeconds) {
   for (const auto& [vu, n] : per_vu) EXPECT_EQ(n, 3) << "vu " << vu;
 }
 
+TEST(BurstTest, DurationOnlyClosedBurstStopsAtTheRequestCap) {
+  // Against a target that answers at once, only the cap bounds how many
+  // results a duration-only burst keeps.
+  FakeClock clock;
+  FakeTransport transport(&clock, Constant(absl::Microseconds(50)));
+  BurstPlan plan = PlanBurst(Closed(4, absl::ZeroDuration(), absl::Seconds(60)),
+                             absl::Seconds(2), absl::Seconds(119.5));
+  EXPECT_EQ(plan.max_requests, config::kMaxRequests);
+  plan.max_requests = 25;
+  ASSERT_OK_AND_ASSIGN(BurstResult r, RunBurst(plan, &transport, &clock));
+  EXPECT_EQ(r.requests.size(), 25u);
+  EXPECT_FALSE(r.truncated);
+  EXPECT_LT(r.duration, absl::Milliseconds(1));
+}
+
 TEST(BurstTest, OmittedThinkTimeRunsRequestsBackToBack) {
   FakeClock clock;
   FakeTransport transport(&clock, Constant(absl::Milliseconds(10)));
