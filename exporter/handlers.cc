@@ -174,18 +174,27 @@ HttpResponse Handlers::Probe(const HttpRequest& request) {
   const BudgetInputs budget_inputs{.header = request.scrape_timeout,
                                    .offset = options_.timeout_offset,
                                    .budget = *budget};
-  if (history_.limit() > 0) {
-    history_.Add(
-        MakeProbeRecord(*module, *target, budget_inputs, report, absl::Now()));
-  }
+  // The record (charts, debug text) is rendered after the answer is
+  // written: Prometheus waits for none of it.
+  auto record = [this, config, module, target = *target, budget_inputs,
+                 report = outcome.report, finished = absl::Now(),
+                 reservation = std::make_shared<ProbeHistory::Reservation>(
+                     history_.limit() > 0 ? history_.Reserve()
+                                          : ProbeHistory::Reservation())] {
+    if (history_.limit() == 0) return;
+    reservation->Fill(
+        MakeProbeRecord(*module, target, budget_inputs, *report, finished));
+  };
   if (auto it = request.query.find("debug");
       it != request.query.end() &&
       (it->second == "true" || it->second == "1")) {
-    return Text(200, RenderDebug({.module = module,
-                                  .target = *target,
-                                  .budget = budget_inputs,
-                                  .report = &report,
-                                  .finished = absl::Now()}));
+    HttpResponse r = Text(200, RenderDebug({.module = module,
+                                            .target = *target,
+                                            .budget = budget_inputs,
+                                            .report = &report,
+                                            .finished = absl::Now()}));
+    r.after_send = std::move(record);
+    return r;
   }
 
   HttpResponse r;
@@ -193,6 +202,7 @@ HttpResponse Handlers::Probe(const HttpRequest& request) {
   r.body = probes::SerializeFamilies(report.families);
   absl::StrAppend(&r.body,
                   probes::SerializeFamilies({ProbeCachedFamily(cached)}));
+  r.after_send = std::move(record);
   return r;
 }
 

@@ -22,6 +22,7 @@
 #ifndef CANARY_EXPORTER_HANDLERS_H_
 #define CANARY_EXPORTER_HANDLERS_H_
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -63,6 +64,9 @@ struct HttpResponse {
   std::string content_type = "text/plain; charset=utf-8";
   std::vector<std::pair<std::string, std::string>> headers;  // extra
   std::string body;
+  // Work that must not delay the client: whoever writes the response runs
+  // this once afterwards (the server after the write; tests after Handle).
+  std::function<void()> after_send;
 };
 
 struct HandlerOptions {

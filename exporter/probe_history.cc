@@ -39,6 +39,44 @@ ProbeRecord MakeProbeRecord(const config::Module& module,
   return r;
 }
 
+ProbeHistory::Reservation& ProbeHistory::Reservation::operator=(
+    Reservation&& other) noexcept {
+  if (this != &other) {
+    if (history_ != nullptr) history_->Withdraw();
+    history_ = std::exchange(other.history_, nullptr);
+  }
+  return *this;
+}
+
+ProbeHistory::Reservation::~Reservation() {
+  if (history_ != nullptr) history_->Withdraw();
+}
+
+uint64_t ProbeHistory::Reservation::Fill(ProbeRecord record) {
+  ProbeHistory* history = std::exchange(history_, nullptr);
+  if (history == nullptr) return 0;
+  const uint64_t id = history->Add(std::move(record));
+  history->Withdraw();
+  return id;
+}
+
+ProbeHistory::Reservation ProbeHistory::Reserve() {
+  canary::MutexLock lock(&mu_);
+  ++reserved_;
+  return Reservation(this);
+}
+
+void ProbeHistory::Withdraw() {
+  canary::MutexLock lock(&mu_);
+  --reserved_;
+}
+
+void ProbeHistory::AwaitReservedLocked() const {
+  mu_.AwaitWithTimeout(
+      [this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return reserved_ == 0; },
+      kHistoryReadWait);
+}
+
 uint64_t ProbeHistory::Add(ProbeRecord record) {
   canary::MutexLock lock(&mu_);
   record.id = next_id_++;
@@ -51,11 +89,13 @@ uint64_t ProbeHistory::Add(ProbeRecord record) {
 
 std::vector<std::shared_ptr<const ProbeRecord>> ProbeHistory::Recent() const {
   canary::MutexLock lock(&mu_);
+  AwaitReservedLocked();
   return {records_.rbegin(), records_.rend()};
 }
 
 std::shared_ptr<const ProbeRecord> ProbeHistory::Find(uint64_t id) const {
   canary::MutexLock lock(&mu_);
+  AwaitReservedLocked();
   for (const auto& r : records_) {
     if (r->id == id) return r;
   }

@@ -120,6 +120,13 @@ int BeginRequest(mg_connection* conn) {
   // scraper instead of two (bench/run.sh figure 5b).
   if (request.method != "HEAD") head.append(response.body);
   mg_write(conn, head.data(), head.size());
+  if (response.after_send) {
+    try {
+      response.after_send();
+    } catch (const std::exception& e) {
+      server->logger()->Error("after-response work threw", {{"err", e.what()}});
+    }
+  }
   return response.status;
 }
 

@@ -42,10 +42,13 @@ class HandlersDebugTest : public ::testing::Test {
   HttpResponse Get(std::string path,
                    std::map<std::string, std::string> query = {},
                    std::optional<std::string> timeout = std::nullopt) {
-    return handlers_->Handle({.method = "GET",
-                              .path = std::move(path),
-                              .query = std::move(query),
-                              .scrape_timeout = std::move(timeout)});
+    HttpResponse r = handlers_->Handle({.method = "GET",
+                                        .path = std::move(path),
+                                        .query = std::move(query),
+                                        .scrape_timeout = std::move(timeout)});
+    // As the server does once the answer is written.
+    if (r.after_send) r.after_send();
+    return r;
   }
 
   std::ostringstream log_;
@@ -106,6 +109,31 @@ TEST_F(HandlersDebugTest, HistoryLimitZeroShowsNoProbes) {
   HttpResponse page = Get("/");
   EXPECT_THAT(page.body, HasSubstr("None yet."));
   EXPECT_EQ(Get("/debug", {{"id", "1"}}).status, 404);
+}
+
+// The record is rendered after the answer: until the server runs
+// after_send, the probe is reserved and a reader waits for it (here the
+// reservation is dropped unfilled, which releases the reader at once).
+TEST_F(HandlersDebugTest, ProbeRecordIsAddedAfterTheAnswerIsWritten) {
+  HttpResponse probe = handlers_->Handle(
+      {.method = "GET",
+       .path = "/probe",
+       .query = {{"target", "http://127.0.0.1:9/"}, {"module", "canary"}}});
+  ASSERT_EQ(probe.status, 200) << probe.body;
+  ASSERT_TRUE(probe.after_send);
+  probe.after_send();
+  HttpResponse page = Get("/");
+  EXPECT_THAT(page.body, HasSubstr("id=\"probe-1\""));
+  HttpResponse unanswered = handlers_->Handle(
+      {.method = "GET",
+       .path = "/probe",
+       .query = {{"target", "http://127.0.0.1:9/"}, {"module", "canary"}}});
+  ASSERT_TRUE(unanswered.after_send);
+  unanswered = HttpResponse{};  // dropped: never written, never recorded
+  const absl::Time t0 = absl::Now();
+  page = Get("/");
+  EXPECT_LT(absl::Now() - t0, kHistoryReadWait);
+  EXPECT_THAT(page.body, Not(HasSubstr("id=\"probe-2\"")));
 }
 
 }  // namespace

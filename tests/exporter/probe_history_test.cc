@@ -1,7 +1,12 @@
 #include "exporter/probe_history.h"
 
+#include <memory>
 #include <string>
+#include <thread>
+#include <utility>
+#include <vector>
 
+#include "absl/time/clock.h"
 #include "exporter/charts.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -46,6 +51,35 @@ TEST(ProbeHistoryTest, LimitZeroKeepsNothing) {
   h.Add(Named("a"));
   EXPECT_TRUE(h.Recent().empty());
   EXPECT_THAT(RenderRecentProbes(h), HasSubstr("None yet."));
+}
+
+TEST(ProbeHistoryTest, ReadersWaitForAReservedRecord) {
+  ProbeHistory h(5);
+  ProbeHistory::Reservation r = h.Reserve();
+  std::vector<std::shared_ptr<const ProbeRecord>> seen;
+  std::thread reader([&] { seen = h.Recent(); });
+  // Without the wait the reader would find nothing: it runs before Fill.
+  absl::SleepFor(absl::Milliseconds(30));
+  EXPECT_EQ(r.Fill(Named("late")), 1u);
+  reader.join();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0]->module, "late");
+  EXPECT_EQ(r.Fill(Named("again")), 0u);  // a reservation fills once
+  EXPECT_EQ(h.Recent().size(), 1u);
+}
+
+TEST(ProbeHistoryTest, DroppedReservationReleasesReaders) {
+  ProbeHistory h(5);
+  {
+    ProbeHistory::Reservation r = h.Reserve();
+    ProbeHistory::Reservation moved = std::move(r);
+    ProbeHistory::Reservation other = h.Reserve();
+    other = std::move(moved);  // `other`'s own reservation is withdrawn
+  }
+  const absl::Time t0 = absl::Now();
+  EXPECT_TRUE(h.Recent().empty());
+  EXPECT_EQ(h.Find(1), nullptr);
+  EXPECT_LT(absl::Now() - t0, kHistoryReadWait);
 }
 
 probes::ProbeReport Burst(int n, int failures) {
