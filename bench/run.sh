@@ -40,7 +40,7 @@ done
 if ((SMOKE)); then
   D=1 D3=1 DM=1 REPS=1 N_ONE=20 N_BB=30 OV_ROUNDS=1
 else
-  D=5 D3=3 DM=2 REPS=2 N_ONE=300 N_BB=300 OV_ROUNDS=3
+  D=5 D3=3 DM=2 REPS=3 N_ONE=300 N_BB=300 OV_ROUNDS=3
 fi
 CONC=50
 SCRAPE_TIMEOUT=30  # X-Prometheus-Scrape-Timeout-Seconds sent with /probe
