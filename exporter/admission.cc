@@ -1,5 +1,6 @@
 #include "exporter/admission.h"
 
+#include <algorithm>
 #include <chrono>
 #include <utility>
 
@@ -9,19 +10,24 @@
 namespace canary::exporter {
 
 int WorkerThreadsFor(const config::ServerConfig& limits) {
-  return limits.max_concurrent_probes + kSpareWorkerThreads;
+  return std::min(limits.max_concurrent_probes + kSpareWorkerThreads,
+                  kMaxWorkerThreads);
 }
 
 std::optional<std::string> WorkerPoolWarning(const config::Config& config,
                                              int worker_threads) {
-  const int wanted = WorkerThreadsFor(config.server);
+  const int wanted = config.server.max_concurrent_probes + kSpareWorkerThreads;
   if (worker_threads <= 0 || wanted <= worker_threads) return std::nullopt;
   return absl::StrCat(
       "server.max_concurrent_probes = ", config.server.max_concurrent_probes,
       " needs ", wanted, " HTTP workers but the pool started with ",
       worker_threads,
-      "; probes beyond it wait for a worker instead of getting 503 at once "
-      "until the exporter restarts");
+      worker_threads >= kMaxWorkerThreads
+          ? absl::StrCat(" (the most it starts is ", kMaxWorkerThreads,
+                         "); probes beyond it wait for a worker instead of "
+                         "getting 503 at once")
+          : std::string("; probes beyond it wait for a worker instead of "
+                        "getting 503 at once until the exporter restarts"));
 }
 namespace {
 

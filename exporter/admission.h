@@ -53,12 +53,18 @@ inline constexpr char kRejectSharedBurstTimeout[] = "shared_burst_timeout";
 // slot runs a burst.
 inline constexpr int kSpareWorkerThreads = 8;
 
+// Most HTTP workers started, whatever the limit: each is a thread, and a
+// container's pid limit is often a few thousand.
+inline constexpr int kMaxWorkerThreads = 1024;
+
 // The CivetWeb worker pool for `limits`: one worker per concurrent probe
-// plus the spares. An idle worker costs memory (its stack), so the pool
-// follows the limit instead of a fixed size. The pool is sized at start.
+// plus the spares, at most kMaxWorkerThreads. An idle worker costs memory
+// (its stack), so the pool follows the limit instead of a fixed size. The
+// pool is sized at start.
 int WorkerThreadsFor(const config::ServerConfig& limits);
 
-// After a reload: a warning when `config` admits more concurrent probes
+// At start and after a reload: a warning when `config` admits more
+// concurrent probes
 // than a pool of `worker_threads` can run (they would queue in CivetWeb
 // instead of being refused at once); nullopt when it fits or the pool size
 // is unknown (0).

@@ -119,6 +119,10 @@ int Run(int argc, char** argv) {
     return 1;
   }
   log.Info("listening", {{"address", (*server)->address()}});
+  if (std::optional<std::string> w =
+          WorkerPoolWarning(*(*store)->Get(), (*server)->num_threads())) {
+    log.Warn("worker pool too small", {{"msg", *w}});
+  }
 
   for (;;) {
     int sig = 0;

@@ -19,6 +19,7 @@ namespace {
 
 using Kind = ProbeOutcome::Kind;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::shared_ptr<const config::Config> MakeConfig(int max_probes,
                                                  int max_requests,
@@ -299,6 +300,18 @@ TEST(WorkerPoolTest, OneWorkerPerProbeSlotPlusSpares) {
   EXPECT_EQ(WorkerThreadsFor(limits), 16 + kSpareWorkerThreads);
   limits.max_concurrent_probes = 1;
   EXPECT_EQ(WorkerThreadsFor(limits), 1 + kSpareWorkerThreads);
+  limits.max_concurrent_probes = 10000;  // the config's maximum
+  EXPECT_EQ(WorkerThreadsFor(limits), kMaxWorkerThreads);
+}
+
+TEST(WorkerPoolTest, ALimitAboveTheMostWorkersWarnsWithoutSuggestingARestart) {
+  config::Config c;
+  c.server.max_concurrent_probes = 5000;
+  std::optional<std::string> w =
+      WorkerPoolWarning(c, WorkerThreadsFor(c.server));
+  ASSERT_TRUE(w.has_value());
+  EXPECT_THAT(*w, HasSubstr("the most it starts is 1024"));
+  EXPECT_THAT(*w, Not(HasSubstr("restart")));
 }
 
 TEST(WorkerPoolTest, WarnsOnlyWhenTheConfigOutgrowsThePool) {
