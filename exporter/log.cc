@@ -112,7 +112,8 @@ std::string FormatLogLine(LogFormat format, absl::Time ts, LogLevel level,
       absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", ts, absl::UTCTimeZone());
   std::string line;
   if (format == LogFormat::kJson) {
-    line = "{";
+    // Not `line = "{"`: GCC 12 warns (-Wrestrict) inside libstdc++ there.
+    line.push_back('{');
     AppendJson(&line, "ts", time);
     AppendJson(&line, "level", LogLevelName(level));
     AppendJson(&line, "msg", msg);
