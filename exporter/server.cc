@@ -14,7 +14,6 @@
 
 #include "CivetServer.h"
 #include "absl/status/status.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "civetweb.h"
@@ -128,23 +127,6 @@ int BeginRequest(mg_connection* conn) {
     }
   }
   return response.status;
-}
-
-// Splits ":9427" / "127.0.0.1:0" into host and port.
-absl::Status ParseListenAddress(const std::string& address, std::string* host,
-                                int* port) {
-  const size_t colon = address.rfind(':');
-  int p = -1;
-  if (colon == std::string::npos ||
-      !absl::SimpleAtoi(absl::string_view(address).substr(colon + 1), &p) ||
-      p < 0 || p > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "invalid listen address \"", address,
-        "\": want [host]:port, e.g. \":9427\" or \"127.0.0.1:9427\""));
-  }
-  *host = address.substr(0, colon);
-  *port = p;
-  return absl::OkStatus();
 }
 
 // Opens and closes a connection to wake CivetWeb's accept poll, which

@@ -101,25 +101,6 @@ std::string FilesStamp(const TlsListenerOptions& o) {
   return stamp;
 }
 
-absl::Status SplitHostPort(const std::string& address, std::string* host,
-                           std::string* port) {
-  const size_t colon = address.rfind(':');
-  int p = -1;
-  if (colon == std::string::npos ||
-      !absl::SimpleAtoi(absl::string_view(address).substr(colon + 1), &p) ||
-      p < 0 || p > 65535) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "invalid listen address \"", address,
-        "\": want [host]:port, e.g. \":9427\" or \"127.0.0.1:9427\""));
-  }
-  *host = address.substr(0, colon);
-  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') {
-    *host = host->substr(1, host->size() - 2);
-  }
-  *port = address.substr(colon + 1);
-  return absl::OkStatus();
-}
-
 void SetTimeouts(int fd, absl::Duration d) {
   timeval tv = absl::ToTimeval(d);
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -157,11 +138,17 @@ class TlsListenerImpl : public TlsListener {
     ctx_ = *std::move(ctx);
     stamp_ = FilesStamp(options_);
 
-    std::string host, port;
-    if (absl::Status s = SplitHostPort(options_.listen_address, &host, &port);
+    std::string host;
+    int port_number = 0;
+    if (absl::Status s =
+            ParseListenAddress(options_.listen_address, &host, &port_number);
         !s.ok()) {
       return s;
     }
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+      host = host.substr(1, host.size() - 2);
+    }
+    const std::string port = absl::StrCat(port_number);
     addrinfo hints{};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -377,6 +364,22 @@ class TlsListenerImpl : public TlsListener {
 };
 
 }  // namespace
+
+absl::Status ParseListenAddress(const std::string& address, std::string* host,
+                                int* port) {
+  const size_t colon = address.rfind(':');
+  int p = -1;
+  if (colon == std::string::npos ||
+      !absl::SimpleAtoi(absl::string_view(address).substr(colon + 1), &p) ||
+      p < 0 || p > 65535) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid listen address \"", address,
+        "\": want [host]:port, e.g. \":9427\" or \"127.0.0.1:9427\""));
+  }
+  *host = address.substr(0, colon);
+  *port = p;
+  return absl::OkStatus();
+}
 
 absl::StatusOr<std::unique_ptr<TlsListener>> TlsListener::Start(
     const TlsListenerOptions& options) {

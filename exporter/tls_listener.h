@@ -39,6 +39,13 @@
 
 namespace canary::exporter {
 
+// Splits a listen address (":9427", "127.0.0.1:0", "[::1]:9427") into host
+// (empty for all interfaces; brackets kept) and port. The one parser of
+// --web.listen-address, for CivetWeb's port and for this listener.
+// InvalidArgument, naming the address, when there is no valid port.
+absl::Status ParseListenAddress(const std::string& address, std::string* host,
+                                int* port);
+
 struct TlsListenerOptions {
   std::string listen_address;  // ":9427", "127.0.0.1:0", "[::1]:9427"
   std::string cert_file;       // PEM chain

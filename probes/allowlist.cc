@@ -91,7 +91,11 @@ std::optional<config::IpAddress> FromSockaddr(const sockaddr* addr,
 }
 
 Allowlist::Allowlist() {
-  cidrs_ = {*config::ParseCidr("127.0.0.0/8"), *config::ParseCidr("::1/128")};
+  // Parsed once: an Allowlist is built for every /probe.
+  static const std::vector<config::Cidr>* const kLoopback =
+      new std::vector<config::Cidr>{*config::ParseCidr("127.0.0.0/8"),
+                                    *config::ParseCidr("::1/128")};
+  cidrs_ = *kLoopback;
 }
 
 Allowlist::Allowlist(const config::SecurityConfig& security) : Allowlist() {

@@ -378,6 +378,17 @@ void AppendTail(const ClientMetric& metric, std::string* out) {
   out->push_back('\n');
 }
 
+// The _count and _sum lines of a summary or histogram.
+void AppendCountAndSum(const MetricFamily& family, const ClientMetric& metric,
+                       uint64_t count, double sum, std::string* out) {
+  AppendHead(family, metric, "_count", "", "", out);
+  AppendCount(count, out);
+  AppendTail(metric, out);
+  AppendHead(family, metric, "_sum", "", "", out);
+  AppendDouble(sum, out);
+  AppendTail(metric, out);
+}
+
 const char* TypeName(MetricType type) {
   switch (type) {
     case MetricType::Counter:
@@ -424,12 +435,8 @@ void AppendFamily(const MetricFamily& family, std::string* out) {
         AppendTail(m, out);
         break;
       case MetricType::Summary:
-        AppendHead(family, m, "_count", "", "", out);
-        AppendCount(m.summary.sample_count, out);
-        AppendTail(m, out);
-        AppendHead(family, m, "_sum", "", "", out);
-        AppendDouble(m.summary.sample_sum, out);
-        AppendTail(m, out);
+        AppendCountAndSum(family, m, m.summary.sample_count,
+                          m.summary.sample_sum, out);
         for (const ClientMetric::Quantile& q : m.summary.quantile) {
           number.clear();
           AppendDouble(q.quantile, &number);
@@ -439,12 +446,8 @@ void AppendFamily(const MetricFamily& family, std::string* out) {
         }
         break;
       case MetricType::Histogram: {
-        AppendHead(family, m, "_count", "", "", out);
-        AppendCount(m.histogram.sample_count, out);
-        AppendTail(m, out);
-        AppendHead(family, m, "_sum", "", "", out);
-        AppendDouble(m.histogram.sample_sum, out);
-        AppendTail(m, out);
+        AppendCountAndSum(family, m, m.histogram.sample_count,
+                          m.histogram.sample_sum, out);
         bool has_inf = false;
         for (const ClientMetric::Bucket& b : m.histogram.bucket) {
           number.clear();
