@@ -34,8 +34,8 @@
 #include <string>
 
 #include "absl/time/time.h"
+#include "base/clock.h"
 #include "config/config.h"
-#include "probes/clock.h"
 #include "probes/prober.h"
 #include "prometheus/metric_family.h"
 
@@ -102,7 +102,7 @@ struct BudgetUsage {
 class ProbeCoordinator {
  public:
   struct Options {
-    probes::Clock* clock = probes::RealClock::Get();
+    Clock* clock = RealClock::Get();
     size_t max_cached = kMaxCachedResults;
     // Test hook: called (without locks) when a call starts waiting for a
     // burst another call runs.

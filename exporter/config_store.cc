@@ -3,8 +3,8 @@
 #include <utility>
 
 #include "absl/time/clock.h"
+#include "base/status_macros.h"
 #include "config/loader.h"
-#include "config/status_macros.h"
 
 namespace canary::exporter {
 

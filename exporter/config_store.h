@@ -20,8 +20,8 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "base/sync.h"
 #include "config/config.h"
-#include "config/sync.h"
 #include "exporter/self_metrics.h"
 
 namespace canary::exporter {

@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
-#include "config/status_macros.h"
+#include "base/status_macros.h"
 
 namespace canary::exporter {
 namespace {

@@ -23,7 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "config/sync.h"
+#include "base/sync.h"
 
 namespace canary::exporter {
 

@@ -34,8 +34,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
+#include "base/sync.h"
 #include "config/config.h"
-#include "config/sync.h"
 #include "exporter/debug_view.h"
 #include "probes/prober.h"
 

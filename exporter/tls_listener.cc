@@ -27,7 +27,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "config/sync.h"
+#include "base/sync.h"
 
 namespace canary::exporter {
 namespace {

@@ -29,7 +29,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/string_view.h"
-#include "config/sync.h"
+#include "base/sync.h"
 
 namespace canary::exporter {
 

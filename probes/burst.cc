@@ -4,7 +4,7 @@
 #include <cmath>
 #include <vector>
 
-#include "config/status_macros.h"
+#include "base/status_macros.h"
 
 namespace canary::probes {
 namespace {

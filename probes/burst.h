@@ -29,8 +29,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "base/clock.h"
 #include "config/config.h"
-#include "probes/clock.h"
 #include "probes/result.h"
 #include "probes/transport.h"
 

@@ -18,7 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
-#include "config/status_macros.h"
+#include "base/status_macros.h"
 #include "probes/allowlist.h"
 #include "probes/target.h"
 #include "probes/validate.h"

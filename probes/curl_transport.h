@@ -20,9 +20,9 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "base/clock.h"
 #include "config/config.h"
 #include "probes/allowlist.h"
-#include "probes/clock.h"
 #include "probes/transport.h"
 
 namespace canary::probes {

@@ -19,9 +19,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "base/clock.h"
 #include "config/config.h"
 #include "probes/allowlist.h"
-#include "probes/clock.h"
 #include "probes/result.h"
 #include "probes/transport.h"
 #include "prometheus/metric_family.h"

@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
+#include "base/clock.h"
 #include "config/config.h"
 #include "probes/burst.h"
-#include "probes/clock.h"
 #include "probes/curl_transport.h"
 #include "probes/metrics.h"
 #include "probes/result.h"

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "base/sync.h"
 #include "config/loader.h"
-#include "config/sync.h"
 #include "exporter/handlers.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

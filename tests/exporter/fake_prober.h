@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "config/sync.h"
+#include "base/sync.h"
 #include "probes/prober.h"
 
 namespace canary::exporter {

@@ -8,7 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "config/sync.h"
+#include "base/sync.h"
 #include "exporter/admission.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"

@@ -14,7 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
-#include "config/status_macros.h"
+#include "base/status_macros.h"
 
 namespace canary::testing {
 namespace {

@@ -9,12 +9,12 @@
 #define CANARY_TESTS_TESTING_FAKE_CLOCK_H_
 
 #include "absl/time/time.h"
-#include "config/sync.h"
-#include "probes/clock.h"
+#include "base/clock.h"
+#include "base/sync.h"
 
 namespace canary::testing {
 
-class FakeClock : public probes::Clock {
+class FakeClock : public Clock {
  public:
   explicit FakeClock(absl::Time start = absl::UnixEpoch() + absl::Hours(1))
       : now_(start) {}

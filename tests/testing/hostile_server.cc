@@ -21,7 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "config/status_macros.h"
+#include "base/status_macros.h"
 
 namespace canary::testing {
 namespace {

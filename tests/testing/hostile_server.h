@@ -32,7 +32,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "config/sync.h"
+#include "base/sync.h"
 #include "tests/testing/certs.h"
 
 namespace canary::testing {

@@ -44,7 +44,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "config/sync.h"
+#include "base/sync.h"
 
 class CivetServer;
 class CivetHandler;

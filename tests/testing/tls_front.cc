@@ -20,7 +20,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "config/sync.h"
+#include "base/sync.h"
 
 namespace canary::testing {
 namespace {

@@ -7,15 +7,15 @@
 //   absl::Time t0 = clock.Now();
 //
 // Thread-safety: RealClock is thread-safe; fakes say their own.
-#ifndef CANARY_PROBES_CLOCK_H_
-#define CANARY_PROBES_CLOCK_H_
+#ifndef CANARY_BASE_CLOCK_H_
+#define CANARY_BASE_CLOCK_H_
 
 #include <chrono>
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 
-namespace canary::probes {
+namespace canary {
 
 class Clock {
  public:
@@ -39,6 +39,6 @@ class RealClock : public Clock {
   }
 };
 
-}  // namespace canary::probes
+}  // namespace canary
 
-#endif  // CANARY_PROBES_CLOCK_H_
+#endif  // CANARY_BASE_CLOCK_H_

@@ -6,8 +6,8 @@
 //     RETURN_IF_ERROR(Validate(text));
 //     ...
 //   }
-#ifndef CANARY_CONFIG_STATUS_MACROS_H_
-#define CANARY_CONFIG_STATUS_MACROS_H_
+#ifndef CANARY_BASE_STATUS_MACROS_H_
+#define CANARY_BASE_STATUS_MACROS_H_
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -17,16 +17,16 @@
 
 // RETURN_IF_ERROR(expr): returns the status of `expr` from the enclosing
 // function when it is not OK.
-#define RETURN_IF_ERROR(expr)                          \
-  do {                                                 \
-    const ::absl::Status canary_status_ = (expr);      \
-    if (!canary_status_.ok()) return canary_status_;   \
+#define RETURN_IF_ERROR(expr)                        \
+  do {                                               \
+    const ::absl::Status canary_status_ = (expr);    \
+    if (!canary_status_.ok()) return canary_status_; \
   } while (false)
 
 // ASSIGN_OR_RETURN(lhs, expr): evaluates the StatusOr `expr`; returns its
 // status when not OK, otherwise moves its value into `lhs` (which may be a
 // declaration).
-#define ASSIGN_OR_RETURN(lhs, expr)                                        \
+#define ASSIGN_OR_RETURN(lhs, expr)                                         \
   ASSIGN_OR_RETURN_IMPL_(CANARY_STATUS_CONCAT_(canary_statusor_, __LINE__), \
                          lhs, expr)
 #define ASSIGN_OR_RETURN_IMPL_(statusor, lhs, expr) \
@@ -34,4 +34,4 @@
   if (!statusor.ok()) return statusor.status();     \
   lhs = std::move(statusor).value()
 
-#endif  // CANARY_CONFIG_STATUS_MACROS_H_
+#endif  // CANARY_BASE_STATUS_MACROS_H_

@@ -12,8 +12,8 @@
 //   mu.Lock(); mu.Await([&] { return n > 3; }); mu.Unlock();
 //
 // Thread-safety: these are the synchronisation primitives.
-#ifndef CANARY_CONFIG_SYNC_H_
-#define CANARY_CONFIG_SYNC_H_
+#ifndef CANARY_BASE_SYNC_H_
+#define CANARY_BASE_SYNC_H_
 
 #include <atomic>
 #include <chrono>
@@ -116,4 +116,4 @@ class Notification {
 
 }  // namespace canary
 
-#endif  // CANARY_CONFIG_SYNC_H_
+#endif  // CANARY_BASE_SYNC_H_
