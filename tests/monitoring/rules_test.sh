@@ -30,7 +30,7 @@ done
 for overlay in "$root"/alerts/cadence-*.env; do
   name=$(basename "$overlay" .env)
   [[ -d "$root/alerts/$name" ]] || bad "alerts/$name/ missing: run alerts/render.sh"
-  ls "$root"/alerts/tests/*_test.yml | xargs grep -l "^  - \.\./$name/" >/dev/null ||
+  grep -ql "^  - \.\./$name/" "$root"/alerts/tests/*_test.yml ||
     bad "no promtool test of alerts/$name/"
 done
 promtool check rules "$root"/alerts/*.yml "$root"/alerts/cadence-*/*.yml >"$tmp/out" 2>&1 || bad "promtool check rules: $(cat "$tmp/out")"
