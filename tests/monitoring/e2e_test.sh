@@ -80,22 +80,25 @@ for tool in promtool prometheus prometheus-alertmanager jq curl; do
   command -v "$tool" >/dev/null || die "$tool not installed (scripts/setup.sh --test)"
 done
 
-# --- the target and webhook receiver -----------------------------------------
-"$target_bin" >"$tmp/target.log" 2>&1 &
-pids+=($!)
-wait_for 10 "target port" grep -q 'listening port=' "$tmp/target.log" || die "target did not start"
-tport=$(sed -n 's/.*listening port=\([0-9]*\).*/\1/p' "$tmp/target.log" | head -1)
-control() { http "http://127.0.0.1:$tport/control?$1" >/dev/null; }
+# --- the targets and webhook receiver -----------------------------------------
+# start_target NAME: starts a control_target logging to NAME.log; sets port.
+start_target() {
+  "$target_bin" >"$tmp/$1.log" 2>&1 &
+  pids+=($!)
+  wait_for 10 "$1 port" grep -q 'listening port=' "$tmp/$1.log" || die "$1 did not start"
+  port=$(sed -n 's/.*listening port=\([0-9]*\).*/\1/p' "$tmp/$1.log" | head -1)
+}
+# control SETTINGS [PORT]: sets the latency and 5xx share of a target (A by default).
+control() { http "http://127.0.0.1:${2:-$tport}/control?$1" >/dev/null; }
+start_target target
+tport=$port
 control "delay_ms=50&error_pct=0"
 target_url="http://127.0.0.1:$tport/api"
 webhook_url="http://127.0.0.1:$tport/webhook"
-# The target of the outage: a second control_target, healthy until then.
-"$target_bin" >"$tmp/target_b.log" 2>&1 &
-pids+=($!)
-wait_for 10 "target B port" grep -q 'listening port=' "$tmp/target_b.log" || die "target B did not start"
-tport_b=$(sed -n 's/.*listening port=\([0-9]*\).*/\1/p' "$tmp/target_b.log" | head -1)
-control_b() { http "http://127.0.0.1:$tport_b/control?$1" >/dev/null; }
-control_b "delay_ms=50&error_pct=0"
+# B, the target of the outage: healthy until then.
+start_target target_b
+tport_b=$port
+control "delay_ms=50&error_pct=0" "$tport_b"
 target_b_url="http://127.0.0.1:$tport_b/api"
 
 # --- the exporter -------------------------------------------------------------
@@ -168,10 +171,10 @@ grep -q '^TARGET_DOWN_WINDOW=14s$' "$tmp/params.env" || die "alerts/params.env h
 "$root/alerts/render.sh" "$tmp/params.env" "$tmp/tree/alerts"
 # Only windows and "for" may differ from what users get.
 for f in "$root"/alerts/*.yml; do
-  diff <(sed -E -e 's/\[[0-9]+[smhdw]\]/[W]/g' -e 's/for: .*/for: F/' \
-    -e 's/([Oo]ver|in|for|the) [0-9]+[smhdw]/\1 W/g' "$f") \
-    <(sed -E -e 's/\[[0-9]+[smhdw]\]/[W]/g' -e 's/for: .*/for: F/' \
-      -e 's/([Oo]ver|in|for|the) [0-9]+[smhdw]/\1 W/g' \
+  diff <(sed -E -e 's/\[([0-9]+[smhdw])+\]/[W]/g' -e 's/for: .*/for: F/' \
+    -e 's/([Oo]ver|in|for|the) ([0-9]+[smhdw])+/\1 W/g' "$f") \
+    <(sed -E -e 's/\[([0-9]+[smhdw])+\]/[W]/g' -e 's/for: .*/for: F/' \
+      -e 's/([Oo]ver|in|for|the) ([0-9]+[smhdw])+/\1 W/g' \
       "$tmp/tree/alerts/$(basename "$f")") >/dev/null ||
     die "test rules differ from $(basename "$f") in more than windows and for"
 done
@@ -322,7 +325,7 @@ step=$(date +%s)
 # The outage: every request to B answers 500 from now. It must page within two
 # bursts (10 s) + TARGET_DOWN_WINDOW's slack (4 s) + one evaluation (5 s) +
 # FOR_TARGET_DOWN (15 s) + group_wait (1 s), with 10 s for the deliveries: 45 s.
-control_b "error_pct=100"
+control "error_pct=100" "$tport_b"
 outage=$(date +%s)
 if wait_for 60 "B down" firing_for CanaryTargetDown "$target_b_url"; then
   down_s=$(($(date +%s) - outage))
@@ -347,7 +350,7 @@ sleep 5
 during=$(criticals_for "$target_b_url")
 # Recovery: B answers again; CanaryTargetDown resolves while the windows of the
 # others still hold the outage.
-control_b "error_pct=0"
+control "error_pct=0" "$tport_b"
 up_b() { ! firing_for CanaryTargetDown "$target_b_url"; }
 wait_for 30 "B recovered" up_b || bad "CanaryTargetDown still fires 30 s after B recovered"
 sleep 10  # two group_intervals: Alertmanager has sent what the recovery changed
