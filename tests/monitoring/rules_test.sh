@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # rules_test.sh: the alert rules and the Prometheus/Alertmanager configs.
-#   - alerts/*.yml and deploy/kubernetes/prometheusrule.yml are what
-#     alerts/render.sh makes from alerts/src/ and alerts/params.env;
+#   - alerts/*.yml, alerts/cadence-*/*.yml and
+#     deploy/kubernetes/prometheusrule.yml are what alerts/render.sh makes from
+#     alerts/src/, alerts/params.env and the alerts/cadence-*.env overlays;
 #   - promtool check rules / check config, amtool check-config pass;
-#   - promtool test rules alerts/tests/*_test.yml passes, and every alert has a
+#   - promtool test rules alerts/tests/*_test.yml passes (outage_* and paging_*
+#     test each cadence), and every alert has a
 #     firing case (exp_alerts with labels) and a pending case (ALERTS{alertstate="pending"});
 #   - every alert has severity, summary, description and a runbook_url whose
 #     anchor is a heading of docs/runbook.md; at least 10 alerts.
@@ -19,13 +21,19 @@ bad() { echo "FAIL: $*" >&2; failed=$((failed + 1)); }
 mkdir -p "$tmp/tree/deploy/kubernetes"
 cp -r "$root/alerts" "$tmp/tree/alerts"
 "$tmp/tree/alerts/render.sh"
-for f in "$root"/alerts/*.yml "$root"/deploy/kubernetes/prometheusrule.yml; do
+for f in "$root"/alerts/*.yml "$root"/alerts/cadence-*/*.yml "$root"/deploy/kubernetes/prometheusrule.yml; do
   rel=${f#"$root"/}
   diff -q "$root/$rel" "$tmp/tree/$rel" >/dev/null 2>&1 ||
     bad "$rel is stale: run alerts/render.sh"
 done
 
-promtool check rules "$root"/alerts/*.yml >"$tmp/out" 2>&1 || bad "promtool check rules: $(cat "$tmp/out")"
+for overlay in "$root"/alerts/cadence-*.env; do
+  name=$(basename "$overlay" .env)
+  [[ -d "$root/alerts/$name" ]] || bad "alerts/$name/ missing: run alerts/render.sh"
+  grep -ql "^  - \.\./$name/" "$root"/alerts/tests/*_test.yml ||
+    bad "no promtool test of alerts/$name/"
+done
+promtool check rules "$root"/alerts/*.yml "$root"/alerts/cadence-*/*.yml >"$tmp/out" 2>&1 || bad "promtool check rules: $(cat "$tmp/out")"
 promtool check config "$root/deploy/prometheus/prometheus.yml" >"$tmp/out" 2>&1 ||
   bad "promtool check config: $(cat "$tmp/out")"
 if command -v amtool >/dev/null; then
