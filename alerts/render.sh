@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Renders the rule templates alerts/src/*.yml.in with a parameter file.
 #   alerts/render.sh                      # alerts/params.env -> alerts/*.yml and
-#                                         # deploy/kubernetes/prometheusrule.yml
+#                                         # deploy/kubernetes/base/prometheusrule.yml
 #   alerts/render.sh PARAMS OUTDIR        # e.g. scaled-down copies for a test
 # Fails (exit 1) on a placeholder without a value or a value without a
 # placeholder, so a typo cannot ship an unrendered rule.
@@ -59,5 +59,5 @@ YAML
     for src in "$here"/src/*.yml.in; do
       sed "${sed_args[@]}" "$src" | sed -n '/^groups:/,$p' | tail -n +2 | sed 's/^\(.\)/  \1/'
     done
-  } >"$root/deploy/kubernetes/prometheusrule.yml"
+  } >"$root/deploy/kubernetes/base/prometheusrule.yml"
 fi
