@@ -36,51 +36,16 @@ bad() {
   echo "FAIL: $*" >&2
   failed=$((failed + 1))
 }
-die() {
-  echo "FATAL: $*" >&2
-  for f in "$tmp"/*.log; do
-    [[ -f "$f" ]] && { echo "--- $f (tail)" >&2; tail -n 15 "$f" >&2; }
-  done
-  exit 1
-}
-http() { curl -sS --noproxy '*' --max-time 20 "$@"; }
-
-# A port nobody listens on now (bounded tries; a race with another process
-# shows up as a failed start below, with the log).
-free_port() {
-  local p i
-  for i in $(seq 1 50); do
-    # Below the ephemeral range (32768+), where outgoing connections of a busy
-    # machine cannot take the port between this check and the bind.
-    p=$((20000 + RANDOM % 12000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      echo "$p"
-      return 0
-    fi
-  done
-  return 1
-}
-
-# wait_for SECONDS DESCRIPTION COMMAND...: polls every second.
-wait_for() {
-  local secs=$1 i  # $2 says what is awaited, for the reader
-  shift 2
-  for ((i = 0; i < secs; i++)); do
-    if "$@" >/dev/null 2>&1; then return 0; fi
-    sleep 1
-  done
-  return 1
-}
+# shellcheck source=tests/monitoring/lib.sh
+source "$root/tests/monitoring/lib.sh"
 
 for tool in promtool prometheus prometheus-alertmanager jq curl; do
   command -v "$tool" >/dev/null || die "$tool not installed (scripts/setup.sh --test)"
 done
 
 # --- the target and webhook receiver -----------------------------------------
-"$target_bin" >"$tmp/target.log" 2>&1 &
-pids+=($!)
-wait_for 10 "target port" grep -q 'listening port=' "$tmp/target.log" || die "target did not start"
-tport=$(sed -n 's/.*listening port=\([0-9]*\).*/\1/p' "$tmp/target.log" | head -1)
+start_target "$target_bin" target
+tport=$REPLY
 control() { http "http://127.0.0.1:$tport/control?$1" >/dev/null; }
 control "delay_ms=50&error_pct=0"
 target_url="http://127.0.0.1:$tport/api"
@@ -99,14 +64,8 @@ rate = 20
 vus = 10
 duration = "1s"
 TOML
-"$exporter_bin" --config.file="$tmp/canary.toml" --web.listen-address=127.0.0.1:0 \
-  >"$tmp/exporter.log" 2>&1 &
-pids+=($!)
-wait_for 15 "exporter address" grep -q 'msg="\?listening' "$tmp/exporter.log" ||
-  die "exporter did not start"
-exporter_addr=$(grep -o 'address="\?127\.0\.0\.1:[0-9]*' "$tmp/exporter.log" | head -1 |
-  sed 's/address="\?//')
-[[ -n "$exporter_addr" ]] || die "no exporter address in the log"
+start_exporter "$exporter_bin" "$tmp/canary.toml" exporter
+exporter_addr=$REPLY
 ok "target on :$tport, exporter on $exporter_addr"
 
 # --- a week of baseline history at 50 ms, backfilled ---------------------------
@@ -180,7 +139,7 @@ started=$(date +%s)
 ok "prometheus on :$prom_port, alertmanager on :$am_port"
 
 # query EXPR: prints the API answer (JSON); fails on an HTTP or PromQL error.
-query() { http -f --data-urlencode "query=$1" "$prom/api/v1/query"; }
+query() { prom_query "$prom" "$1"; }
 # value EXPR: the first sample's value, or nothing.
 value() { query "$1" | jq -r '.data.result[0].value[1] // empty'; }
 alerts_in_state() {  # alerts_in_state STATE: names of canary alerts in STATE
@@ -221,46 +180,7 @@ else
 fi
 
 # --- every dashboard query evaluates; the main panels have data ----------------
-# Grafana's variables, as a user would pick them ("All" is a regex).
-subst_vars() {
-  sed -e 's/\${\?job}\?/canary.*/g' -e 's/\${\?instance}\?/.*/g' -e 's/\${\?module}\?/.*/g' \
-    -e 's/\${\?error_budget}\?/0.001/g' -e 's/\${\?__rate_interval}\?/20s/g' \
-    -e 's/\${\?__interval}\?/5s/g' -e 's/\${\?__range}\?/5m/g'
-}
-nq=0
-npanels=0
-for dash in "$root"/dashboards/*.json; do
-  name=$(basename "$dash")
-  declare -A has_data=() may_be_empty=()
-  while IFS=$'\t' read -r title empty_ok expr; do
-    nq=$((nq + 1))
-    may_be_empty[$title]=$empty_ok
-    q=$(base64 -d <<<"$expr" | subst_vars)
-    if ! answer=$(query "$q" 2>&1); then
-      bad "$name / $title: query failed: $answer $q"
-    elif [[ $(jq -r .status <<<"$answer") != success ]]; then
-      bad "$name / $title: $(jq -r .error <<<"$answer")"
-    elif [[ $(jq '.data.result | length' <<<"$answer") -gt 0 ]]; then
-      has_data[$title]=1
-    fi
-  done < <(jq -r '
-      [.panels[] | ., (.panels[]?)] | .[] | select(.targets) |
-      .title as $t | ((.description // "") | test("Empty when")) as $e |
-      .targets[] | select(.expr) | [$t, ($e | tostring), (.expr | @base64)] | @tsv' "$dash")
-  for title in "${!may_be_empty[@]}"; do
-    npanels=$((npanels + 1))
-    if [[ "${may_be_empty[$title]}" == false && -z "${has_data[$title]:-}" ]]; then
-      bad "$name / $title: no data"
-    fi
-  done
-  unset has_data may_be_empty
-  while IFS= read -r expr; do
-    nq=$((nq + 1))
-    q=$(base64 -d <<<"$expr" | subst_vars)
-    [[ $(query "$q" | jq -r .status) == success ]] || bad "$name annotation query failed: $q"
-  done < <(jq -r '.annotations.list[]? | select(.expr) | .expr | @base64' "$dash")
-done
-if ((nq > 0)); then ok "$nq dashboard queries of $npanels panels evaluated"; else bad "no dashboard queries found"; fi
+check_dashboards "$prom" "$root"/dashboards/*.json
 
 # --- a latency step 50 -> 200 ms: regression alert, delivered ------------------
 control "delay_ms=200"
