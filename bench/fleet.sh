@@ -21,6 +21,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 STEPS=(1 25 50 100 200)
 if [[ "${1:-}" == "--smoke" ]]; then STEPS=(1 10); shift; fi
+# FLEET_KEEP=1 keeps the work folder (each burst's answer of the last step).
 EXPORTER=${1:-$ROOT/build-bench/canary_exporter}
 [[ -x "$EXPORTER" ]] || EXPORTER=$ROOT/build/canary_exporter
 [[ -x "$EXPORTER" ]] || { echo "fleet: no canary_exporter (build first)" >&2; exit 1; }
@@ -33,7 +34,7 @@ cleanup() {
   local p
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  rm -rf "$WORK"
+  if [[ -n "${FLEET_KEEP:-}" ]]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 free_port() { local p; for p in $(seq "$1" $(($1 + 200))); do
