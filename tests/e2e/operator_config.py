@@ -96,6 +96,47 @@ def pod_meta(dep, container, port_name, ns):
     return meta
 
 
+def monitor_tail(meta, m, ep, o):
+    """What both monitors end with: the jobLabel override, the endpoint
+    label, the endpoint's own relabelings, the shard keep on the address."""
+    r = []
+    if m["spec"].get("jobLabel"):
+        r.append({"source_labels": [f"{meta}_label_{sanitize(m['spec']['jobLabel'])}"],
+                  "target_label": "job", "regex": "(.+)", "replacement": "${1}"})
+    r.append({"target_label": "endpoint", "replacement": ep["port"]})
+    r += relabel(ep.get("relabelings"))
+    return r + sharding("__address__", o["shards"], o["shard"])
+
+
+# The fields reproduced here, per kind (spec, endpoint). Any other field of a
+# shipped object stops the generator: it would change the generated config
+# in a way this file does not follow.
+HANDLED = {
+    "PodMonitor": ({"selector", "podMetricsEndpoints", "podTargetLabels", "jobLabel"},
+                   {"port", "path", "params", "interval", "scrapeTimeout", "scheme", "relabelings",
+                    "metricRelabelings", "filterRunning"}),
+    "ServiceMonitor": ({"selector", "endpoints", "jobLabel"},
+                       {"port", "path", "params", "interval", "scrapeTimeout", "scheme", "relabelings",
+                        "filterRunning"}),
+    "Probe": ({"jobName", "prober", "module", "params", "interval", "scrapeTimeout", "targets",
+               "metricRelabelings"}, set()),
+}
+
+
+def check_handled(x):
+    spec_keys, ep_keys = HANDLED[x["kind"]]
+    extra = set(x["spec"]) - spec_keys
+    for ep in x["spec"].get("podMetricsEndpoints", []) + x["spec"].get("endpoints", []):
+        extra |= set(ep) - ep_keys
+    if x["kind"] == "Probe":
+        extra |= set(x["spec"]["targets"]) - {"staticConfig"}
+        extra |= set(x["spec"]["targets"].get("staticConfig", {})) - {"static", "labels", "relabelingConfigs"}
+        extra |= set(x["spec"]["prober"]) - {"url", "path", "scheme"}
+    if extra:
+        sys.exit(f"operator_config: {x['kind']}/{x['metadata']['name']} uses {sorted(extra)}, "
+                 "which this reproduction does not follow: extend tests/e2e/operator_config.py")
+
+
 def common(cfg, ep):
     for src, dst in (("interval", "scrape_interval"), ("scrapeTimeout", "scrape_timeout"),
                      ("path", "metrics_path"), ("params", "params"), ("scheme", "scheme")):
@@ -140,13 +181,7 @@ def pod_monitor(m, docs, o):
             r.append({"source_labels": [f"__meta_kubernetes_pod_label_{sanitize(l)}"], "target_label": sanitize(l),
                       "regex": "(.+)", "replacement": "${1}"})
         r.append({"target_label": "job", "replacement": f"{ns}/{m['metadata']['name']}"})
-        if m["spec"].get("jobLabel"):
-            r.append({"source_labels": [f"__meta_kubernetes_pod_label_{sanitize(m['spec']['jobLabel'])}"],
-                      "target_label": "job", "regex": "(.+)", "replacement": "${1}"})
-        r.append({"target_label": "endpoint", "replacement": ep["port"]})
-        r += relabel(ep.get("relabelings"))
-        r += sharding("__address__", o["shards"], o["shard"])
-        cfg["relabel_configs"] = r
+        cfg["relabel_configs"] = r + monitor_tail("__meta_kubernetes_pod", m, ep, o)
         if ep.get("metricRelabelings"):
             cfg["metric_relabel_configs"] = relabel(ep["metricRelabelings"])
         out.append(cfg)
@@ -185,13 +220,7 @@ def service_monitor(m, docs, o):
         if ep.get("filterRunning", True):
             r.append({"action": "drop", "source_labels": ["__meta_kubernetes_pod_phase"], "regex": "(Failed|Succeeded)"})
         r.append({"source_labels": ["__meta_kubernetes_service_name"], "target_label": "job", "replacement": "${1}"})
-        if m["spec"].get("jobLabel"):
-            r.append({"source_labels": [f"__meta_kubernetes_service_label_{sanitize(m['spec']['jobLabel'])}"],
-                      "target_label": "job", "regex": "(.+)", "replacement": "${1}"})
-        r.append({"target_label": "endpoint", "replacement": ep["port"]})
-        r += relabel(ep.get("relabelings"))
-        r += sharding("__address__", o["shards"], o["shard"])
-        cfg["relabel_configs"] = r
+        cfg["relabel_configs"] = r + monitor_tail("__meta_kubernetes_service", m, ep, o)
         out.append(cfg)
     return out
 
@@ -252,6 +281,7 @@ def main():
     jobs = []
     for x in docs:
         if x["kind"] in gen:
+            check_handled(x)
             jobs += gen[x["kind"]](x, docs, o)
     yaml.safe_dump({"scrape_configs": jobs}, sys.stdout, sort_keys=False, width=1000)
 

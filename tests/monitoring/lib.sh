@@ -1,7 +1,31 @@
-# lib.sh: helpers the end-to-end tests share (sourced, not run):
-# tests/monitoring/e2e_test.sh, tests/monitoring/kubernetes_e2e_test.sh.
-# The sourcing script sets $tmp (a scratch folder), keeps $pids (servers to
-# kill on exit) and defines bad() (count a failed check).
+# lib.sh: what the end-to-end tests share (sourced, not run):
+# tests/monitoring/e2e_test.sh, kubernetes_e2e_test.sh, sharding_e2e_test.sh.
+# Sourcing it makes $tmp (a scratch folder, removed on exit unless KEEP_TMP
+# is set), $pids (servers started, killed on exit), ok/bad (print a check;
+# bad counts it in $failed) and finish (the verdict, as the exit status).
+
+tmp=$(mktemp -d)
+pids=()
+failed=0
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [[ -n "${KEEP_TMP:-}" ]]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+ok() { echo "ok: $*"; }
+bad() {
+  echo "FAIL: $*" >&2
+  failed=$((failed + 1))
+}
+finish() {
+  if ((failed)); then
+    echo "$failed check(s) failed" >&2
+    exit 1
+  fi
+  echo "PASS"
+}
 
 http() { curl -sS --noproxy '*' --max-time 20 "$@"; }
 

@@ -20,21 +20,6 @@ set -euo pipefail
 exporter_bin=${1:?usage: sharding_e2e_test.sh canary_exporter control_target}
 target_bin=${2:?usage: sharding_e2e_test.sh canary_exporter control_target}
 root=$(cd "$(dirname "$0")/../.." && pwd)
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if [[ -n "${KEEP_TMP:-}" ]]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-failed=0
-ok() { echo "ok: $*"; }
-bad() {
-  echo "FAIL: $*" >&2
-  failed=$((failed + 1))
-}
 # shellcheck source=tests/monitoring/lib.sh
 source "$root/tests/monitoring/lib.sh"
 for tool in prometheus promtool jq curl python3; do
@@ -130,8 +115,4 @@ else
   bad "$both targets probed by both exporters, $all of ${#urls[@]} probed at all"
 fi
 
-if ((failed)); then
-  echo "$failed check(s) failed" >&2
-  exit 1
-fi
-echo "PASS"
+finish
