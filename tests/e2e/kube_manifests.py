@@ -161,6 +161,17 @@ def cmd_shape(d, outdir, uid):
         with open(os.path.join(outdir, "dashboards", k), "w") as fh:
             fh.write(v)
 
+    # Only selected pods reach the exporter's port: every ingress rule that
+    # opens it (it names the port, or names no port) admits from pod
+    # selectors only.
+    nps = [x for x in by_kind.get("NetworkPolicy", []) if matches(x["spec"]["podSelector"].get("matchLabels"), labels)]
+    rules = [r for x in nps for r in x["spec"].get("ingress", [])]
+    opening = [r for r in rules if not r.get("ports") or
+               any(p.get("port") in ("canary", 9427) for p in r["ports"])]
+    need(len(nps) == 1 and nps[0]["spec"].get("policyTypes") == ["Ingress"] and opening and
+         all(r.get("from") and all(f.get("podSelector", {}).get("matchLabels") for f in r["from"]) for r in opening),
+         "a NetworkPolicy admits only the Prometheus pods to the exporter's port")
+
     if topo == "sidecar":
         pms = by_kind.get("PodMonitor", [])
         need(len(pms) == 1 and matches(pms[0]["spec"]["selector"].get("matchLabels"), labels),
@@ -200,12 +211,6 @@ def cmd_shape(d, outdir, uid):
         need(probes and all(p["spec"]["prober"]["url"] == f"{svc['metadata']['name']}.{ns}.svc:{port}" and
                             p["spec"]["prober"].get("path") == "/probe" for p in probes),
              "every Probe's prober is the Service's address and /probe")
-        nps = by_kind.get("NetworkPolicy", [])
-        need(len(nps) == 1 and matches(nps[0]["spec"]["podSelector"].get("matchLabels"), labels)
-             and nps[0]["spec"].get("policyTypes") == ["Ingress"]
-             and all(f.get("podSelector", {}).get("matchLabels") for r in nps[0]["spec"].get("ingress", []) for f in r.get("from", []))
-             and all(r.get("from") for r in nps[0]["spec"].get("ingress", [])),
-             "a NetworkPolicy admits only the Prometheus pods to the exporter")
         pdbs = by_kind.get("PodDisruptionBudget", [])
         need(len(pdbs) == 1 and matches(pdbs[0]["spec"]["selector"].get("matchLabels"), labels),
              "a PodDisruptionBudget covers the exporter")

@@ -12,11 +12,12 @@
 #     loads in promtool;
 #   - the shape of each set (tests/e2e/kube_manifests.py shape): health
 #     checks, resources, non-root read-only securityContext, config from a
-#     ConfigMap that passes canary_exporter --config.check; sidecar:
+#     ConfigMap that passes canary_exporter --config.check, a NetworkPolicy
+#     that opens the exporter's port to Prometheus pods only; sidecar:
 #     PodMonitor with /probe (module+target fixed, target on loopback) and
 #     /metrics, no [security]; central: Service, ServiceMonitor, Probe,
-#     NetworkPolicy, PodDisruptionBudget, and an allowlist that refuses
-#     every address literal (403 from the exporter itself).
+#     PodDisruptionBudget, and an allowlist that refuses every address
+#     literal (403 from the exporter itself).
 # Usage: manifests_test.sh path/to/canary_exporter
 set -euo pipefail
 
