@@ -144,7 +144,7 @@ for topo in sidecar central; do
   out=$(python3 "$root/tests/e2e/kube_manifests.py" shape "$dir/$topo" "$tmp/$topo" "$uid" 2>&1) || true
   echo "$out"
   count "$out"
-  [[ -s "$tmp/$topo/config.toml" ]] && check_config "$tmp/$topo/config.toml" "$topo ConfigMap config.toml"
+  [[ -s "$tmp/$topo/config.toml" ]] && check_config "$tmp/$topo/config.toml" "deploy/kubernetes/$topo/config.toml (its ConfigMap, as kustomize renders it; line numbers match)"
   if out=$(promtool check rules "$tmp/$topo/rules.yml" 2>&1); then
     ok "$topo PrometheusRule groups load in promtool"
   else

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib.sh: what the end-to-end tests share (sourced, not run):
 # tests/monitoring/e2e_test.sh, kubernetes_e2e_test.sh, sharding_e2e_test.sh.
 # Sourcing it makes $tmp (a scratch folder, removed on exit unless KEEP_TMP
