@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Renders the rule templates alerts/src/*.yml.in with a parameter file and,
 # optionally, overlays that change some of its values (a scrape cadence).
-#   alerts/render.sh                      # alerts/params.env (15 s cadence) ->
+#   alerts/render.sh                      # alerts/params.env (1 min cadence) ->
 #                                         #   alerts/*.yml and
-#                                         #   deploy/kubernetes/prometheusrule.yml;
+#                                         #   deploy/kubernetes/base/prometheusrule.yml;
 #                                         # params.env + alerts/cadence-X.env ->
 #                                         #   alerts/cadence-X/*.yml for each X
 #   alerts/render.sh PARAMS OUTDIR [OVERLAY...]   # e.g. scaled-down copies for a test
@@ -93,4 +93,4 @@ YAML
   for src in "$here"/src/*.yml.in; do
     sed "${sed_args[@]}" "$src" | sed -n '/^groups:/,$p' | tail -n +2 | sed 's/^\(.\)/  \1/'
   done
-} >"$root/deploy/kubernetes/prometheusrule.yml"
+} >"$root/deploy/kubernetes/base/prometheusrule.yml"

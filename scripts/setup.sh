@@ -8,7 +8,10 @@ pkgs=(cmake ninja-build pkg-config g++ libcivetweb-dev civetweb prometheus-cpp-d
       libcurl4-openssl-dev libssl-dev libtomlplusplus-dev libabsl-dev libre2-dev ca-certificates
       libcrypt-dev)
 test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev prometheus openssl curl
-           chromium yamllint prometheus-alertmanager jq)
+           chromium yamllint python3-yaml prometheus-alertmanager jq)
+# The Kubernetes manifest test validates with pinned npm packages (Node.js
+# and npm from Debian; a machine that already has another Node.js keeps it).
+if ! command -v npm >/dev/null; then test_pkgs+=(nodejs npm); fi
 
 want=("${pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then want+=("${test_pkgs[@]}"); fi
@@ -24,4 +27,15 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   "${sudo_cmd[@]}" apt-get update -o DPkg::Lock::Timeout=300 -qq
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 "${missing[@]}"
+fi
+
+# The schemas the manifest test validates against (tests/e2e/k8s_schemas/README.md):
+# exact versions from its package-lock.json, into its node_modules (ignored by git).
+if [[ "${1:-}" == "--test" ]]; then
+  schemas=$(cd "$(dirname "$0")/.." && pwd)/tests/e2e/k8s_schemas
+  if ! cmp -s "$schemas/package-lock.json" "$schemas/node_modules/.installed-lock.json" 2>/dev/null; then
+    echo "setup: npm ci in tests/e2e/k8s_schemas"
+    (cd "$schemas" && npm ci --no-audit --no-fund --loglevel=error &&
+      cp package-lock.json node_modules/.installed-lock.json)
+  fi
 fi

@@ -1,30 +1,57 @@
 #!/usr/bin/env bash
-# manifests_test.sh: every Kubernetes manifest in deploy/kubernetes parses
-# (yamllint), and the sidecar Deployment has the shape docs/deployment.md
-# promises: an app container plus canary-exporter on :9427 with liveness on
-# /-/healthy, readiness on /-/ready, memory requests and limit but no CPU
-# limit, non-root as in the Dockerfile, its config from a ConfigMap that
-# passes --config.check; a Service exposing the "canary" port.
+# manifests_test.sh: the two Kubernetes topologies of deploy/kubernetes
+# (sidecar/ and central/, each a kustomization over base/) without a cluster:
+#   - every YAML file lints clean (yamllint);
+#   - `kubectl kustomize` of each topology builds, and every document of it
+#     validates strictly (unknown fields rejected) against the Kubernetes
+#     OpenAPI schemas and the prometheus-operator CRDs pinned in
+#     tests/e2e/k8s_schemas (versions and sources in its README.md); a typo'd
+#     field makes that validation fail (checked here on purpose);
+#   - the generated files are current: base/grafana-dashboards.yml is
+#     dashboards/*.json (deploy/kubernetes/render.sh), the PrometheusRule
+#     loads in promtool;
+#   - the shape of each set (tests/e2e/kube_manifests.py shape): health
+#     checks, resources, non-root read-only securityContext, config from a
+#     ConfigMap that passes canary_exporter --config.check, a NetworkPolicy
+#     that opens the exporter's port to Prometheus pods only; sidecar:
+#     PodMonitor with /probe (module+target fixed, target on loopback) and
+#     /metrics, no [security]; central: Service, ServiceMonitor, Probe,
+#     PodDisruptionBudget, and an allowlist that refuses every address
+#     literal (403 from the exporter itself).
 # Usage: manifests_test.sh path/to/canary_exporter
 set -euo pipefail
 
 bin=${1:?usage: manifests_test.sh path/to/canary_exporter}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 dir=$root/deploy/kubernetes
+schemas=$root/tests/e2e/k8s_schemas
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+pids=()
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
 
 passed=0
 failed=0
 ok() { echo "ok: $*"; passed=$((passed + 1)); }
 bad() { echo "FAIL: $*" >&2; failed=$((failed + 1)); }
+# count OUTPUT: adds its ok:/FAIL: lines to the totals.
+count() {
+  passed=$((passed + $(grep -c '^ok: ' <<<"$1" || true)))
+  failed=$((failed + $(grep -c '^FAIL: ' <<<"$1" || true)))
+}
 
-if ! command -v yamllint >/dev/null; then
-  echo "FAIL: yamllint is missing (scripts/setup.sh --test installs it)" >&2
-  exit 1
-fi
-# Syntax, duplicate keys, indentation and truthy values ("on"/"yes") are
-# errors; long lines (generated PromQL) are not.
+for tool in yamllint kubectl node python3 promtool curl; do
+  command -v "$tool" >/dev/null || { echo "FAIL: $tool is missing (scripts/setup.sh --test installs it)" >&2; exit 1; }
+done
+[[ -d "$schemas/node_modules/kubernetes-models" ]] ||
+  { echo "FAIL: $schemas/node_modules is missing: run scripts/setup.sh --test (npm ci there)" >&2; exit 1; }
+
+# --- lint -----------------------------------------------------------------
 cat >"$tmp/yamllint.yml" <<'YAML'
 extends: default
 rules:
@@ -33,105 +60,126 @@ rules:
   comments: {min-spaces-from-content: 1}
   truthy: {check-keys: false}
 YAML
-for f in "$dir"/*.yml; do
-  if out=$(yamllint -s -c "$tmp/yamllint.yml" "$f" 2>&1); then
-    ok "$(basename "$f") parses and lints clean"
+mapfile -t yml < <(find "$dir" -name '*.yml' -o -name '*.yaml' | sort)
+if out=$(yamllint -s -f parsable -c "$tmp/yamllint.yml" "${yml[@]}" 2>&1); then
+  ok "${#yml[@]} YAML files under deploy/kubernetes lint clean"
+else
+  bad "yamllint: ${out//$root\//}"
+fi
+
+# --- generated files are current -------------------------------------------
+"$dir/render.sh" "$tmp/grafana-dashboards.yml"
+if diff -q "$tmp/grafana-dashboards.yml" "$dir/base/grafana-dashboards.yml" >/dev/null; then
+  ok "base/grafana-dashboards.yml is dashboards/*.json"
+else
+  bad "deploy/kubernetes/base/grafana-dashboards.yml is stale: run deploy/kubernetes/render.sh"
+fi
+
+uid=$(sed -n 's/^USER \([0-9]*\).*/\1/p' "$root/Dockerfile")
+[[ -n "$uid" ]] || { bad "no numeric USER in the Dockerfile"; uid=0; }
+
+# check_config FILE LABEL: canary_exporter --config.check.
+check_config() {
+  local out
+  if out=$("$bin" --config.check --config.file="$1" 2>&1); then
+    ok "$2 passes --config.check"
   else
-    bad "$(basename "$f"): $out"
+    bad "$2 fails --config.check: $out"
+  fi
+}
+
+# --- strict schema validation: both topologies, and typos that must fail -----
+# One validator run (the TypeScript compiler takes seconds to start): every
+# document of both topologies, plus single mutated documents whose label
+# starts with "typo".
+typos=(
+  'sidecar Deployment:spec.template.spec.containers.1.readinessProbe=readinesProbe'
+  'sidecar PodMonitor:spec.podMetricsEndpoints.0.scrapeTimeout=scrapeTimout'
+  'central Probe:spec.prober=probr'
+  'central NetworkPolicy:spec.podSelector=podselector'
+)
+if python3 "$root/tests/e2e/kube_manifests.py" docs "$dir/sidecar" "$dir/central" >"$tmp/docs.json"; then
+  parts=("$tmp/docs.json")
+  for i in "${!typos[@]}"; do
+    read -r topo mutation <<<"${typos[$i]}"
+    python3 "$root/tests/e2e/kube_manifests.py" docs "$dir/$topo" "$mutation" >"$tmp/typo$i.json"
+    parts+=("$tmp/typo$i.json")
+  done
+  # A value of the wrong shape fails too (the CRD's duration pattern).
+  python3 - "$tmp/docs.json" >"$tmp/typo-duration.json" <<'PY'
+import json, sys
+docs = [d for d in json.load(open(sys.argv[1])) if d["doc"]["kind"] == "Probe"][:1]
+for d in docs:
+    d["doc"]["spec"]["interval"] = "1 minute"
+    d["label"] = "typo Probe interval \"1 minute\": " + d["label"]
+json.dump(docs, sys.stdout)
+PY
+  parts+=("$tmp/typo-duration.json")
+  python3 -c 'import json, sys; json.dump(sum((json.load(open(f)) for f in sys.argv[1:]), []), sys.stdout)' \
+    "${parts[@]}" >"$tmp/all.json"
+  out=$(node "$schemas/validate.mjs" "$tmp/all.json" "$tmp/tsc" 2>&1) || true
+  real=$(grep -v '^[a-zA-Z]*: typo ' <<<"$out" || true)
+  echo "$real"
+  count "$real"
+  n=$(grep -c '^ok: ' <<<"$real" || true)
+  ((n >= 15)) || bad "only $n documents validated"
+  for i in "${!typos[@]}"; do
+    field=${typos[$i]##*=}
+    line=$(grep -F ": typo ${typos[$i]#* }" <<<"$out" || true)
+    if [[ "$line" == FAIL:*"\"$field\""* ]]; then
+      ok "a typo is rejected: ${line#FAIL: }"
+    else
+      bad "a typo'd field ($field) was not rejected by name: ${line:-no output}"
+    fi
+  done
+  line=$(grep -F ': typo Probe interval' <<<"$out" || true)
+  [[ "$line" == FAIL:*interval*pattern* ]] && ok "a bad duration is rejected: ${line#FAIL: }" ||
+    bad "a Probe interval of \"1 minute\" was not rejected: ${line:-no output}"
+else
+  bad "kubectl kustomize failed"
+fi
+
+# --- shape, config, rules ------------------------------------------------------
+for topo in sidecar central; do
+  out=$(python3 "$root/tests/e2e/kube_manifests.py" shape "$dir/$topo" "$tmp/$topo" "$uid" 2>&1) || true
+  echo "$out"
+  count "$out"
+  [[ -s "$tmp/$topo/config.toml" ]] && check_config "$tmp/$topo/config.toml" "deploy/kubernetes/$topo/config.toml (its ConfigMap, as kustomize renders it; line numbers match)"
+  if out=$(promtool check rules "$tmp/$topo/rules.yml" 2>&1); then
+    ok "$topo PrometheusRule groups load in promtool"
+  else
+    bad "$topo PrometheusRule (base/prometheusrule.yml): $out"
   fi
 done
 
-# The shape checks need a YAML parser: python3-yaml comes with yamllint.
-uid=$(sed -n 's/^USER \([0-9]*\).*/\1/p' "$root/Dockerfile")
-if out=$(python3 - "$dir" "$tmp" "$uid" <<'PY' 2>&1
-import glob, os, sys, yaml
-
-d, tmp, uid = sys.argv[1], sys.argv[2], int(sys.argv[3])
-docs = []
-for f in sorted(glob.glob(os.path.join(d, "*.yml"))):
-    with open(f) as fh:
-        docs += [x for x in yaml.safe_load_all(fh) if x]
-by_kind = {}
-for x in docs:
-    assert "apiVersion" in x and "kind" in x and x.get("metadata", {}).get("name"), \
-        f"a manifest without apiVersion/kind/metadata.name: {str(x)[:80]}"
-    by_kind.setdefault(x["kind"], []).append(x)
-fails = []
-def need(cond, what):
-    print(("ok: " if cond else "FAIL: ") + what)
-    if not cond: fails.append(what)
-
-deps = [x for x in by_kind.get("Deployment", [])
-        if any(c["name"] == "canary-exporter"
-               for c in x["spec"]["template"]["spec"]["containers"])]
-need(len(deps) == 1, "one Deployment has a canary-exporter sidecar")
-dep = deps[0]
-pod = dep["spec"]["template"]["spec"]
-cs = {c["name"]: c for c in pod["containers"]}
-need(len(cs) >= 2, "the pod runs the app beside the sidecar")
-s = cs["canary-exporter"]
-ports = {p.get("name"): p["containerPort"] for p in s.get("ports", [])}
-need(ports.get("canary") == 9427, "the sidecar's port 'canary' is 9427")
-need(any(a.startswith("--web.listen-address=") and a.endswith(":9427")
-         for a in s.get("args", [])), "the sidecar listens on :9427")
-lp, rp = s.get("livenessProbe", {}), s.get("readinessProbe", {})
-need(lp.get("httpGet", {}).get("path") == "/-/healthy", "liveness on /-/healthy")
-need(rp.get("httpGet", {}).get("path") == "/-/ready", "readiness on /-/ready")
-need(lp.get("httpGet", {}).get("port") in ("canary", 9427) and
-     rp.get("httpGet", {}).get("port") in ("canary", 9427),
-     "both probes hit the exporter's port")
-res = s.get("resources", {})
-need({"cpu", "memory"} <= set(res.get("requests", {})), "cpu and memory requests")
-need("memory" in res.get("limits", {}), "a memory limit")
-need("cpu" not in res.get("limits", {}),
-     "no cpu limit (throttling would show as target latency)")
-sc = s.get("securityContext", {})
-need(sc.get("runAsNonRoot") is True and sc.get("runAsUser") == uid,
-     f"runs non-root as the Dockerfile's user {uid}")
-need(sc.get("readOnlyRootFilesystem") is True, "read-only root filesystem")
-
-cfg_arg = [a for a in s.get("args", []) if a.startswith("--config.file=")]
-need(len(cfg_arg) == 1, "the sidecar is given --config.file")
-path = cfg_arg[0].split("=", 1)[1]
-mounts = {m["mountPath"]: m["name"] for m in s.get("volumeMounts", [])}
-mdir, key = os.path.split(path)
-vol = {v["name"]: v for v in pod.get("volumes", [])}.get(mounts.get(mdir), {})
-cm_name = vol.get("configMap", {}).get("name")
-need(cm_name is not None, f"{mdir} is a ConfigMap volume")
-cms = {c["metadata"]["name"]: c for c in by_kind.get("ConfigMap", [])}
-need(cm_name in cms and key in cms[cm_name].get("data", {}),
-     f"ConfigMap {cm_name} is in the manifests and has {key}")
-if cm_name in cms and key in cms[cm_name].get("data", {}):
-    with open(os.path.join(tmp, "config.toml"), "w") as fh:
-        fh.write(cms[cm_name]["data"][key])
-
-labels = dep["spec"]["template"]["metadata"]["labels"]
-need(all(labels.get(k) == v for k, v in dep["spec"]["selector"]["matchLabels"].items()),
-     "the Deployment's selector matches its pods")
-svcs = [x for x in by_kind.get("Service", [])
-        if all(labels.get(k) == v for k, v in x["spec"].get("selector", {}).items())
-        and x["spec"].get("selector")]
-need(len(svcs) >= 1, "a Service selects the pods")
-need(any(p.get("targetPort") in ("canary", 9427)
-         for x in svcs for p in x["spec"]["ports"]),
-     "the Service exposes the sidecar's port")
-sys.exit(1 if fails else 0)
-PY
-); then
-  echo "$out"
-  passed=$((passed + $(grep -c '^ok: ' <<<"$out")))
+# --- a config that does not load fails, naming the place -----------------------
+sed 's/^vus = .*/vus = 0/' "$tmp/sidecar/config.toml" >"$tmp/bad.toml"
+if out=$("$bin" --config.check --config.file="$tmp/bad.toml" 2>&1); then
+  bad "a ConfigMap config with vus = 0 passed --config.check"
+elif grep -q 'bad.toml:[0-9]*:[0-9]*: modules.canary.burst.vus' <<<"$out"; then
+  ok "a broken ConfigMap config is reported with file:line:column ($out)"
 else
-  echo "$out"
-  passed=$((passed + $(grep -c '^ok: ' <<<"$out" || true)))
-  failed=$((failed + $(grep -c '^FAIL: ' <<<"$out" || echo 1)))
+  bad "a broken config's error does not name its place: $out"
 fi
 
-if [[ -f "$tmp/config.toml" ]]; then
-  if out=$("$bin" --config.check --config.file="$tmp/config.toml" 2>&1); then
-    ok "the ConfigMap's config.toml passes --config.check ($out)"
-  else
-    bad "the ConfigMap's config.toml fails --config.check: $out"
-  fi
+# --- central: the allowlist refuses everything but the named targets ----------
+# Address literals only: a refused target is answered 403 before any
+# connection, so nothing leaves this machine. (Allowed names are probed by
+# the end-to-end test, mapped to loopback.)
+cp "$tmp/central/config.toml" "$tmp/central.toml"
+"$bin" --config.file="$tmp/central.toml" --web.listen-address=127.0.0.1:0 >"$tmp/exporter.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 50); do grep -q 'listening' "$tmp/exporter.log" && break; sleep 0.1; done
+addr=$(grep -o 'address="\?127\.0\.0\.1:[0-9]*' "$tmp/exporter.log" | head -1 | sed 's/address="\?//')
+if [[ -z "$addr" ]]; then
+  bad "the central exporter did not start: $(tail -3 "$tmp/exporter.log")"
+else
+  for t in http://127.0.0.1:8080/ http://10.96.0.10:8080/ 'http://[::1]:8080/' http://169.254.169.254/; do
+    code=$(curl -s --noproxy '*' -o /dev/null -w '%{http_code}' --max-time 5 \
+      "http://$addr/probe?module=canary&target=$t")
+    [[ "$code" == 403 ]] && ok "central allowlist refuses $t (403)" ||
+      bad "central allowlist answered $code for $t (want 403)"
+  done
 fi
 
 echo "manifests_test: $passed passed, $failed failed"

@@ -8,6 +8,7 @@
 //   control_target            # prints "listening port=PORT", serves forever
 //   curl 127.0.0.1:PORT/control?delay_ms=50&error_pct=0
 //   curl 127.0.0.1:PORT/api   # 200 after 50 ms (any path but the above)
+//   curl 127.0.0.1:PORT/control   # also "requests=N": target requests so far
 //
 // Errors are spread evenly, not drawn at random: with error_pct=30 exactly 30
 // of every 100 consecutive requests answer 500, so the test sees the ratio it
@@ -59,7 +60,8 @@ class ControlHandler : public CivetHandler {
     if (IntParam(conn, "error_pct", &v)) g_error_pct = v > 100 ? 100 : v;
     Respond(conn, 200,
             absl::StrCat("delay_ms=", g_delay_ms.load(),
-                         " error_pct=", g_error_pct.load(), "\n"));
+                         " error_pct=", g_error_pct.load(),
+                         " requests=", g_requests.load(), "\n"));
     return true;
   }
 };

@@ -24,80 +24,24 @@ set -euo pipefail
 exporter_bin=${1:?usage: e2e_test.sh canary_exporter control_target}
 target_bin=${2:?usage: e2e_test.sh canary_exporter control_target}
 root=$(cd "$(dirname "$0")/../.." && pwd)
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if [[ -n "${KEEP_TMP:-}" ]]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT
-
-failed=0
-ok() { echo "ok: $*"; }
-bad() {
-  echo "FAIL: $*" >&2
-  failed=$((failed + 1))
-}
-die() {
-  echo "FATAL: $*" >&2
-  for f in "$tmp"/*.log; do
-    [[ -f "$f" ]] && { echo "--- $f (tail)" >&2; tail -n 15 "$f" >&2; }
-  done
-  exit 1
-}
-http() { curl -sS --noproxy '*' --max-time 20 "$@"; }
-
-# A port nobody listens on now (bounded tries; a race with another process
-# shows up as a failed start below, with the log).
-free_port() {
-  local p i
-  for i in $(seq 1 50); do
-    # Below the ephemeral range (32768+), where outgoing connections of a busy
-    # machine cannot take the port between this check and the bind.
-    p=$((20000 + RANDOM % 12000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      echo "$p"
-      return 0
-    fi
-  done
-  return 1
-}
-
-# wait_for SECONDS DESCRIPTION COMMAND...: polls every second.
-wait_for() {
-  local secs=$1 i  # $2 says what is awaited, for the reader
-  shift 2
-  for ((i = 0; i < secs; i++)); do
-    if "$@" >/dev/null 2>&1; then return 0; fi
-    sleep 1
-  done
-  return 1
-}
+# shellcheck source=tests/monitoring/lib.sh
+source "$root/tests/monitoring/lib.sh"
 
 for tool in promtool prometheus prometheus-alertmanager jq curl; do
   command -v "$tool" >/dev/null || die "$tool not installed (scripts/setup.sh --test)"
 done
 
 # --- the targets and webhook receiver -----------------------------------------
-# start_target NAME: starts a control_target logging to NAME.log; sets port.
-start_target() {
-  "$target_bin" >"$tmp/$1.log" 2>&1 &
-  pids+=($!)
-  wait_for 10 "$1 port" grep -q 'listening port=' "$tmp/$1.log" || die "$1 did not start"
-  port=$(sed -n 's/.*listening port=\([0-9]*\).*/\1/p' "$tmp/$1.log" | head -1)
-}
+start_target "$target_bin" target
+tport=$REPLY
 # control SETTINGS [PORT]: sets the latency and 5xx share of a target (A by default).
 control() { http "http://127.0.0.1:${2:-$tport}/control?$1" >/dev/null; }
-start_target target
-tport=$port
 control "delay_ms=50&error_pct=0"
 target_url="http://127.0.0.1:$tport/api"
 webhook_url="http://127.0.0.1:$tport/webhook"
 # B, the target of the outage: healthy until then.
-start_target target_b
-tport_b=$port
+start_target "$target_bin" target_b
+tport_b=$REPLY
 control "delay_ms=50&error_pct=0" "$tport_b"
 target_b_url="http://127.0.0.1:$tport_b/api"
 
@@ -114,14 +58,8 @@ rate = 20
 vus = 10
 duration = "1s"
 TOML
-"$exporter_bin" --config.file="$tmp/canary.toml" --web.listen-address=127.0.0.1:0 \
-  >"$tmp/exporter.log" 2>&1 &
-pids+=($!)
-wait_for 15 "exporter address" grep -q 'msg="\?listening' "$tmp/exporter.log" ||
-  die "exporter did not start"
-exporter_addr=$(grep -o 'address="\?127\.0\.0\.1:[0-9]*' "$tmp/exporter.log" | head -1 |
-  sed 's/address="\?//')
-[[ -n "$exporter_addr" ]] || die "no exporter address in the log"
+start_exporter "$exporter_bin" "$tmp/canary.toml" exporter
+exporter_addr=$REPLY
 ok "target on :$tport, exporter on $exporter_addr"
 
 # --- a week of baseline history at 50 ms, backfilled ---------------------------
@@ -209,7 +147,7 @@ started=$(date +%s)
 ok "prometheus on :$prom_port, alertmanager on :$am_port"
 
 # query EXPR: prints the API answer (JSON); fails on an HTTP or PromQL error.
-query() { http -f --data-urlencode "query=$1" "$prom/api/v1/query"; }
+query() { prom_query "$prom" "$1"; }
 # value EXPR: the first sample's value, or nothing.
 value() { query "$1" | jq -r '.data.result[0].value[1] // empty'; }
 alerts_in_state() {  # alerts_in_state STATE: names of canary alerts in STATE
@@ -277,46 +215,7 @@ else
 fi
 
 # --- every dashboard query evaluates; the main panels have data ----------------
-# Grafana's variables, as a user would pick them ("All" is a regex).
-subst_vars() {
-  sed -e 's/\${\?job}\?/canary.*/g' -e 's/\${\?instance}\?/.*/g' -e 's/\${\?module}\?/.*/g' \
-    -e 's/\${\?error_budget}\?/0.001/g' -e 's/\${\?__rate_interval}\?/20s/g' \
-    -e 's/\${\?__interval}\?/5s/g' -e 's/\${\?__range}\?/5m/g'
-}
-nq=0
-npanels=0
-for dash in "$root"/dashboards/*.json; do
-  name=$(basename "$dash")
-  declare -A has_data=() may_be_empty=()
-  while IFS=$'\t' read -r title empty_ok expr; do
-    nq=$((nq + 1))
-    may_be_empty[$title]=$empty_ok
-    q=$(base64 -d <<<"$expr" | subst_vars)
-    if ! answer=$(query "$q" 2>&1); then
-      bad "$name / $title: query failed: $answer $q"
-    elif [[ $(jq -r .status <<<"$answer") != success ]]; then
-      bad "$name / $title: $(jq -r .error <<<"$answer")"
-    elif [[ $(jq '.data.result | length' <<<"$answer") -gt 0 ]]; then
-      has_data[$title]=1
-    fi
-  done < <(jq -r '
-      [.panels[] | ., (.panels[]?)] | .[] | select(.targets) |
-      .title as $t | ((.description // "") | test("Empty when")) as $e |
-      .targets[] | select(.expr) | [$t, ($e | tostring), (.expr | @base64)] | @tsv' "$dash")
-  for title in "${!may_be_empty[@]}"; do
-    npanels=$((npanels + 1))
-    if [[ "${may_be_empty[$title]}" == false && -z "${has_data[$title]:-}" ]]; then
-      bad "$name / $title: no data"
-    fi
-  done
-  unset has_data may_be_empty
-  while IFS= read -r expr; do
-    nq=$((nq + 1))
-    q=$(base64 -d <<<"$expr" | subst_vars)
-    [[ $(query "$q" | jq -r .status) == success ]] || bad "$name annotation query failed: $q"
-  done < <(jq -r '.annotations.list[]? | select(.expr) | .expr | @base64' "$dash")
-done
-if ((nq > 0)); then ok "$nq dashboard queries of $npanels panels evaluated"; else bad "no dashboard queries found"; fi
+check_dashboards "$prom" "$root"/dashboards/*.json
 
 # --- a latency step 50 -> 200 ms on A and, meanwhile, a total outage of B ------
 control "delay_ms=200"
@@ -387,8 +286,4 @@ firing_for Canary5xxRatioRising "$target_url" && ok "Canary5xxRatioRising fires 
   bad "Canary5xxRatioRising did not fire against a 0 % baseline"
 
 echo "total $(($(date +%s) - started)) s with Prometheus up"
-if ((failed)); then
-  echo "$failed check(s) failed" >&2
-  exit 1
-fi
-echo "PASS"
+finish

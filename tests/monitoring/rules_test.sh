@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # rules_test.sh: the alert rules and the Prometheus/Alertmanager configs.
 #   - alerts/*.yml, alerts/cadence-*/*.yml and
-#     deploy/kubernetes/prometheusrule.yml are what alerts/render.sh makes from
+#     deploy/kubernetes/base/prometheusrule.yml are what alerts/render.sh makes from
 #     alerts/src/, alerts/params.env and the alerts/cadence-*.env overlays;
 #   - promtool check rules / check config, amtool check-config pass;
 #   - promtool test rules alerts/tests/*_test.yml passes (outage_* and paging_*
@@ -18,10 +18,10 @@ failed=0
 bad() { echo "FAIL: $*" >&2; failed=$((failed + 1)); }
 
 # Rendered files are up to date (render into a copy of the tree and compare).
-mkdir -p "$tmp/tree/deploy/kubernetes"
+mkdir -p "$tmp/tree/deploy/kubernetes/base"
 cp -r "$root/alerts" "$tmp/tree/alerts"
 "$tmp/tree/alerts/render.sh"
-for f in "$root"/alerts/*.yml "$root"/alerts/cadence-*/*.yml "$root"/deploy/kubernetes/prometheusrule.yml; do
+for f in "$root"/alerts/*.yml "$root"/alerts/cadence-*/*.yml "$root"/deploy/kubernetes/base/prometheusrule.yml; do
   rel=${f#"$root"/}
   diff -q "$root/$rel" "$tmp/tree/$rel" >/dev/null 2>&1 ||
     bad "$rel is stale: run alerts/render.sh"
