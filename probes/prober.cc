@@ -55,9 +55,9 @@ class ProberImpl : public Prober {
     if (!status.ok()) {
       // The exporter, not the target, failed: still data, never a crash.
       RequestResult r;
-      r.result = ResultClass::kOther;
-      r.error = std::string(status.message());
-      report.burst.requests.push_back(std::move(r));
+      r.set_result(ResultClass::kOther);
+      r.set_error_id(report.burst.AddError(std::string(status.message())));
+      report.burst.requests.push_back(r);
       report.burst.budget = spec.budget;
       report.burst.planned = plan.planned;
     }

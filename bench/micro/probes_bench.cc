@@ -39,16 +39,17 @@ BurstResult MakeBurst(int64_t n) {
   burst.requests.reserve(n);
   for (int64_t i = 0; i < n; ++i) {
     RequestResult r;
-    r.vu = static_cast<int>(i % 10);
-    r.intended_start = absl::Milliseconds(i);
-    r.actual_start = r.intended_start;
-    r.latency = absl::Microseconds(static_cast<int64_t>(ms(rng) * 1000));
-    r.phases[static_cast<int>(Phase::kProcessing)] = r.latency;
-    r.new_connection = i < 10;
-    r.status_code = i % 97 == 0 ? 503 : 200;
-    r.result =
-        r.status_code == 200 ? ResultClass::kSuccess : ResultClass::kHttpStatus;
-    r.bytes_received = 3;
+    r.set_vu(static_cast<int>(i % 10));
+    r.set_intended_start(absl::Milliseconds(i));
+    r.set_actual_start(r.intended_start());
+    r.set_latency(absl::Microseconds(static_cast<int64_t>(ms(rng) * 1000)));
+    r.set_phase(Phase::kProcessing, r.latency());
+    r.set_new_connection(i < 10);
+    const int code = i % 97 == 0 ? 503 : 200;
+    r.set_status_code(code);
+    r.set_result(code == 200 ? ResultClass::kSuccess
+                             : ResultClass::kHttpStatus);
+    r.set_bytes_received(3);
     burst.requests.push_back(std::move(r));
   }
   burst.planned = n;

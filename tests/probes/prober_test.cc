@@ -127,8 +127,8 @@ TEST_F(ProberTest, TransportFailureIsDataNotACrash) {
   ProbeReport r = Run(*prober);
   EXPECT_FALSE(r.success);
   ASSERT_EQ(r.burst.requests.size(), 1u);
-  EXPECT_EQ(r.burst.requests[0].result, ResultClass::kOther);
-  EXPECT_THAT(r.burst.requests[0].error, HasSubstr("curl_multi_init"));
+  EXPECT_EQ(r.burst.requests[0].result(), ResultClass::kOther);
+  EXPECT_THAT(r.burst.error(r.burst.requests[0]), HasSubstr("curl_multi_init"));
   EXPECT_THAT(SerializeFamilies(r.families),
               HasSubstr("probe_http_requests{result=\"other\"} 1"));
 }

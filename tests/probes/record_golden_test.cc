@@ -97,18 +97,18 @@ std::string Dump(const std::string& title, const ProbeReport& r) {
       " budget=", absl::FormatDuration(b.budget), "\n");
   for (size_t i = 0; i < b.requests.size(); ++i) {
     const RequestResult& q = b.requests[i];
-    absl::StrAppend(&out, i, " vu=", q.vu,
-                    " intended=", absl::FormatDuration(q.intended_start),
-                    " actual=", absl::FormatDuration(q.actual_start),
-                    " latency=", absl::FormatDuration(q.latency));
+    absl::StrAppend(&out, i, " vu=", q.vu(),
+                    " intended=", absl::FormatDuration(q.intended_start()),
+                    " actual=", absl::FormatDuration(q.actual_start()),
+                    " latency=", absl::FormatDuration(q.latency()));
     for (int p = 0; p < kNumPhases; ++p) {
       absl::StrAppend(&out, " ", PhaseName(static_cast<Phase>(p)), "=",
-                      absl::FormatDuration(q.phases[p]));
+                      absl::FormatDuration(q.phase(static_cast<Phase>(p))));
     }
-    absl::StrAppend(&out, " new_connection=", q.new_connection,
-                    " code=", q.status_code, " bytes=", q.bytes_received,
-                    " result=", ResultClassName(q.result), " error=\"", q.error,
-                    "\"\n");
+    absl::StrAppend(&out, " new_connection=", q.new_connection(),
+                    " code=", q.status_code(), " bytes=", q.bytes_received(),
+                    " result=", ResultClassName(q.result()), " error=\"",
+                    b.error(q), "\"\n");
   }
   absl::StrAppend(&out, SerializeFamilies(r.families));
   return out;
