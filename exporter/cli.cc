@@ -401,7 +401,7 @@ int RunProbeCommand(int argc, char** argv, std::ostream& out,
         << "\" (have: " << absl::StrJoin(names, ", ") << ")\n";
     return kExitUsage;
   }
-  absl::StatusOr<std::string> target = probes::NormalizeTarget(args->target);
+  absl::StatusOr<probes::Target> target = probes::ParseTarget(args->target);
   if (!target.ok()) {
     err << "canary_exporter probe: " << target.status().message() << "\n";
     return kExitUsage;
@@ -418,7 +418,8 @@ int RunProbeCommand(int argc, char** argv, std::ostream& out,
   // The config's [security] allowlist applies here too (loopback only
   // without it): the refusal says how to widen it.
   const probes::Allowlist allowlist(config->security);
-  probes::ProbeSpec spec{.target = *target,
+  probes::ProbeSpec spec{.target = target->url,
+                         .parsed_target = *target,
                          .module = module,
                          .budget = budget,
                          .allowlist = &allowlist};
@@ -453,7 +454,7 @@ int RunProbeCommand(int argc, char** argv, std::ostream& out,
   if (args->output == CliOutput::kPrometheus) {
     out << probes::SerializeFamilies(report.families);
   } else {
-    out << RenderSummary(*module, *target, budget, report, tty);
+    out << RenderSummary(*module, target->url, budget, report, tty);
   }
   out.flush();
   return report.success ? kExitOk : kExitFailed;

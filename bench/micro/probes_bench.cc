@@ -330,6 +330,11 @@ void BM_CurlBurstLoopback(benchmark::State& state) {
     state.SkipWithError("curl_global_init failed");
     return;
   }
+  const absl::StatusOr<Target> target = ParseTarget(url);
+  if (!target.ok()) {
+    state.SkipWithError("CANARY_BENCH_URL is not a valid target");
+    return;
+  }
   config::Module module;
   module.burst.vus = static_cast<int>(state.range(0));
   module.burst.requests = 2000;
@@ -337,7 +342,8 @@ void BM_CurlBurstLoopback(benchmark::State& state) {
       PlanBurst(module.burst, module.timeout, absl::Seconds(60));
   int64_t requests = 0;
   for (auto _ : state) {
-    auto transport = NewCurlTransport(url, module, plan.vus, RealClock::Get());
+    auto transport =
+        NewCurlTransport(*target, module, plan.vus, RealClock::Get());
     if (!transport.ok()) {
       state.SkipWithError("NewCurlTransport failed");
       return;

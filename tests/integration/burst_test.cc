@@ -406,6 +406,26 @@ TEST_F(TlsBurstTest, InsecureSkipVerifySucceeds) {
   EXPECT_EQ(CountResult(r, ResultClass::kSuccess), 1);
 }
 
+// tls.server_name: the transport addresses the server by that name (SNI and
+// certificate check) and maps it to the target's own host and port.
+TEST_F(TlsBurstTest, ServerNameIsVerifiedAndConnectsToTheTargetsAddress) {
+  config::Module m = RequestsModule(2);
+  m.http.tls.ca_file = cert_->cert_path;
+  m.http.tls.server_name = "localhost";  // in the certificate's SANs
+  ProbeReport r = RunProbe(target_->Url("/ok"), m);
+  EXPECT_TRUE(r.success) << r.burst.error(r.burst.requests[0]);
+  EXPECT_EQ(CountResult(r, ResultClass::kSuccess), 2);
+  EXPECT_EQ(target_->Hits("/ok"), 2);
+
+  target_->ResetHits();
+  m.http.tls.server_name = "not-in-the-cert.test";  // mapped, never resolved
+  r = RunProbe(target_->Url("/ok"), m);
+  EXPECT_FALSE(r.success);
+  EXPECT_EQ(CountResult(r, ResultClass::kTls), 2)
+      << r.burst.error(r.burst.requests[0]);
+  EXPECT_EQ(target_->Hits("/ok"), 0);
+}
+
 TEST_F(TlsBurstTest, UntrustedCertificateIsTls) {
   ProbeReport r = RunProbe(target_->Url("/ok"), RequestsModule(1));
   EXPECT_FALSE(r.success);

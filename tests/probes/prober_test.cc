@@ -29,7 +29,7 @@ class ProberTest : public ::testing::Test {
   std::unique_ptr<Prober> MakeProber(std::function<Completion(int64_t)> make) {
     return NewProber(
         [this, make](
-            const std::string&, const config::Module&, int,
+            const Target&, const config::Module&, int,
             const Allowlist&) -> absl::StatusOr<std::unique_ptr<Transport>> {
           return std::make_unique<FakeTransport>(
               &clock_, [make](int64_t seq, int) { return make(seq); });
@@ -119,7 +119,7 @@ TEST_F(ProberTest, LatencyThresholdAloneDoesNotHideErrors) {
 TEST_F(ProberTest, TransportFailureIsDataNotACrash) {
   module_.burst.requests = 3;
   auto prober = NewProber(
-      [](const std::string&, const config::Module&, int,
+      [](const Target&, const config::Module&, int,
          const Allowlist&) -> absl::StatusOr<std::unique_ptr<Transport>> {
         return absl::InternalError("curl_multi_init failed");
       },

@@ -117,7 +117,7 @@ std::string Dump(const std::string& title, const ProbeReport& r) {
 std::string RunBurst(const config::Module& module, absl::Duration budget) {
   TickingClock clock;
   auto prober = NewProber(
-      [&clock](const std::string&, const config::Module&, int,
+      [&clock](const Target&, const config::Module&, int,
                const Allowlist&) -> absl::StatusOr<std::unique_ptr<Transport>> {
         return std::make_unique<FakeTransport>(
             &clock, [](int64_t seq, int) { return Respond(seq); });
