@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "base/redact_url.h"
 #include "config/secrets.h"
 
 namespace canary::config {
@@ -81,18 +82,6 @@ std::string HeaderMatches(const std::vector<HeaderMatch>& matches) {
   return absl::StrCat("[", absl::StrJoin(out, ", "), "]");
 }
 
-// user:password@ in a proxy URL is a credential.
-std::string RedactUserinfo(absl::string_view url) {
-  const size_t scheme = url.find("://");
-  if (scheme == absl::string_view::npos) return std::string(url);
-  const size_t start = scheme + 3;
-  const size_t end = std::min(url.find_first_of("/?#", start), url.size());
-  const size_t at = url.substr(start, end - start).rfind('@');
-  if (at == absl::string_view::npos) return std::string(url);
-  return absl::StrCat(url.substr(0, start), kSecretPlaceholder,
-                      url.substr(start + at));
-}
-
 }  // namespace
 
 std::string RedactHeaderValue(absl::string_view name, absl::string_view value) {
@@ -153,7 +142,8 @@ std::string RenderModule(const Module& m) {
   absl::StrAppend(&out, "reuse_connections = ",
                   h.reuse_connections ? "true" : "false", "\n");
   absl::StrAppend(&out, "body_size_limit = ", h.body_size_limit, "\n");
-  absl::StrAppend(&out, "proxy_url = ", Quote(RedactUserinfo(h.proxy_url)),
+  absl::StrAppend(&out, "proxy_url = ",
+                  Quote(RedactUrlUserinfo(h.proxy_url, kSecretPlaceholder)),
                   "\n");
   if (!h.bearer_token.empty()) {
     absl::StrAppend(&out, "bearer_token = ", Quote(kSecretPlaceholder), "\n");

@@ -81,8 +81,8 @@ std::string LatencyHistogramSvg(const probes::BurstResult& burst,
   std::vector<int64_t> counts(buckets.size() + 1, 0);
   int64_t responses = 0;
   for (const probes::RequestResult& r : burst.requests) {
-    if (r.status_code <= 0) continue;  // as the histogram metric
-    const double s = absl::ToDoubleSeconds(r.latency);
+    if (r.status_code() <= 0) continue;  // as the histogram metric
+    const double s = absl::ToDoubleSeconds(r.latency());
     const size_t i = static_cast<size_t>(
         std::lower_bound(buckets.begin(), buckets.end(), s) - buckets.begin());
     ++counts[i];
@@ -128,9 +128,9 @@ std::string TimelineSvg(const probes::BurstResult& burst) {
   double y_max = 0;
   std::array<int64_t, probes::kNumResultClasses> by_class{};
   for (const probes::RequestResult& r : reqs) {
-    x_max = std::max(x_max, absl::ToDoubleSeconds(r.intended_start));
-    y_max = std::max(y_max, absl::ToDoubleSeconds(r.latency));
-    ++by_class[static_cast<int>(r.result)];
+    x_max = std::max(x_max, absl::ToDoubleSeconds(r.intended_start()));
+    y_max = std::max(y_max, absl::ToDoubleSeconds(r.latency()));
+    ++by_class[static_cast<int>(r.result())];
   }
   if (x_max <= 0) x_max = 1e-3;
   if (y_max <= 0) y_max = 1e-3;
@@ -143,18 +143,19 @@ std::string TimelineSvg(const probes::BurstResult& burst) {
   for (size_t i = 0; i < reqs.size(); i += step) {
     const probes::RequestResult& r = reqs[i];
     const double x =
-        kLeft + absl::ToDoubleSeconds(r.intended_start) / x_max * kPlotW;
+        kLeft + absl::ToDoubleSeconds(r.intended_start()) / x_max * kPlotW;
     const double y =
-        kTop + kPlotH - absl::ToDoubleSeconds(r.latency) / y_max * kPlotH;
-    const char* name = probes::ResultClassName(r.result);
+        kTop + kPlotH - absl::ToDoubleSeconds(r.latency()) / y_max * kPlotH;
+    const char* name = probes::ResultClassName(r.result());
     absl::StrAppendFormat(
         &svg,
         "<circle class=\"req r-%s\" cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" "
         "fill=\"%s\" fill-opacity=\"0.75\"><title>%s at %s: %s%s</title>"
         "</circle>",
-        name, x, y, ResultColor(r.result), name,
-        FormatDurationShort(r.intended_start), FormatDurationShort(r.latency),
-        r.status_code > 0 ? absl::StrCat(" (", r.status_code, ")") : "");
+        name, x, y, ResultColor(r.result()), name,
+        FormatDurationShort(r.intended_start()),
+        FormatDurationShort(r.latency()),
+        r.status_code() > 0 ? absl::StrCat(" (", r.status_code(), ")") : "");
   }
   absl::StrAppend(
       &svg, Axes(), Text(kLeft - 3, kTop + 8, "end", FormatSeconds(y_max)),

@@ -78,17 +78,18 @@ std::array<std::vector<double>, probes::kNumPhases> PhaseSamples(
     const probes::BurstResult& burst) {
   std::array<std::vector<double>, probes::kNumPhases> out;
   for (const probes::RequestResult& r : burst.requests) {
-    if (r.status_code <= 0) continue;
+    if (r.status_code() <= 0) continue;
     for (int p = 0; p < probes::kNumPhases; ++p) {
       const auto phase = static_cast<probes::Phase>(p);
       const bool connection_phase = phase == probes::Phase::kResolve ||
                                     phase == probes::Phase::kConnect ||
                                     phase == probes::Phase::kTls;
-      if (connection_phase && !r.new_connection) continue;
-      if (phase == probes::Phase::kTls && r.phases[p] <= absl::ZeroDuration()) {
+      if (connection_phase && !r.new_connection()) continue;
+      if (phase == probes::Phase::kTls &&
+          r.phases()[p] <= absl::ZeroDuration()) {
         continue;
       }
-      out[p].push_back(absl::ToDoubleSeconds(r.phases[p]));
+      out[p].push_back(absl::ToDoubleSeconds(r.phases()[p]));
     }
   }
   for (auto& v : out) std::sort(v.begin(), v.end());
@@ -293,8 +294,8 @@ std::string RenderSummary(const config::Module& module,
   std::array<int64_t, probes::kNumResultClasses> by_class{};
   std::map<int, int64_t> by_code;
   for (const probes::RequestResult& r : burst.requests) {
-    ++by_class[static_cast<int>(r.result)];
-    if (r.status_code > 0) ++by_code[r.status_code];
+    ++by_class[static_cast<int>(r.result())];
+    if (r.status_code() > 0) ++by_code[r.status_code()];
   }
   std::vector<std::string> classes;
   for (int c = 0; c < probes::kNumResultClasses; ++c) {
@@ -344,8 +345,9 @@ std::string RenderSummary(const config::Module& module,
   }
   // The first error text tells a CI log reader what broke without a rerun.
   for (const probes::RequestResult& r : burst.requests) {
-    if (r.result != probes::ResultClass::kSuccess && !r.error.empty()) {
-      absl::StrAppend(&out, Row("first error", r.error));
+    if (r.result() != probes::ResultClass::kSuccess &&
+        !burst.error(r).empty()) {
+      absl::StrAppend(&out, Row("first error", burst.error(r)));
       break;
     }
   }
@@ -399,7 +401,7 @@ int RunProbeCommand(int argc, char** argv, std::ostream& out,
         << "\" (have: " << absl::StrJoin(names, ", ") << ")\n";
     return kExitUsage;
   }
-  absl::StatusOr<std::string> target = probes::NormalizeTarget(args->target);
+  absl::StatusOr<probes::Target> target = probes::ParseTarget(args->target);
   if (!target.ok()) {
     err << "canary_exporter probe: " << target.status().message() << "\n";
     return kExitUsage;
@@ -416,7 +418,8 @@ int RunProbeCommand(int argc, char** argv, std::ostream& out,
   // The config's [security] allowlist applies here too (loopback only
   // without it): the refusal says how to widen it.
   const probes::Allowlist allowlist(config->security);
-  probes::ProbeSpec spec{.target = *target,
+  probes::ProbeSpec spec{.target = target->url,
+                         .parsed_target = *target,
                          .module = module,
                          .budget = budget,
                          .allowlist = &allowlist};
@@ -426,7 +429,7 @@ int RunProbeCommand(int argc, char** argv, std::ostream& out,
   if (tty && args->output == CliOutput::kSummary) {
     spec.on_request = [&](const probes::RequestResult& r) {
       completed.fetch_add(1, std::memory_order_relaxed);
-      if (r.result != probes::ResultClass::kSuccess) {
+      if (r.result() != probes::ResultClass::kSuccess) {
         errors.fetch_add(1, std::memory_order_relaxed);
       }
     };
@@ -451,7 +454,7 @@ int RunProbeCommand(int argc, char** argv, std::ostream& out,
   if (args->output == CliOutput::kPrometheus) {
     out << probes::SerializeFamilies(report.families);
   } else {
-    out << RenderSummary(*module, *target, budget, report, tty);
+    out << RenderSummary(*module, target->url, budget, report, tty);
   }
   out.flush();
   return report.success ? kExitOk : kExitFailed;

@@ -85,7 +85,7 @@ std::string Phases(const probes::RequestResult& r) {
   for (int p = 0; p < probes::kNumPhases; ++p) {
     parts.push_back(
         absl::StrCat(probes::PhaseName(static_cast<probes::Phase>(p)), "=",
-                     FormatDurationShort(r.phases[p])));
+                     FormatDurationShort(r.phases()[p])));
   }
   return absl::StrJoin(parts, " ");
 }
@@ -264,14 +264,16 @@ std::string RenderDebug(const DebugInput& in) {
   for (size_t i = 0; i < shown; ++i) {
     const probes::RequestResult& r = burst.requests[i];
     absl::StrAppend(
-        &out, Pad(absl::StrCat(i + 1), 6), Pad(absl::StrCat(r.vu), 5),
-        Pad(FormatDurationShort(r.intended_start), 11),
-        Pad(FormatDurationShort(r.actual_start), 11),
-        Pad(FormatDurationShort(r.latency), 11),
-        Pad(r.status_code > 0 ? absl::StrCat(r.status_code) : "-", 8),
-        Pad(probes::ResultClassName(r.result), 13), Phases(r),
-        r.new_connection ? " new-connection" : "",
-        r.error.empty() ? "" : absl::StrCat(" error=", Quote(r.error)), "\n");
+        &out, Pad(absl::StrCat(i + 1), 6), Pad(absl::StrCat(r.vu()), 5),
+        Pad(FormatDurationShort(r.intended_start()), 11),
+        Pad(FormatDurationShort(r.actual_start()), 11),
+        Pad(FormatDurationShort(r.latency()), 11),
+        Pad(r.status_code() > 0 ? absl::StrCat(r.status_code()) : "-", 8),
+        Pad(probes::ResultClassName(r.result()), 13), Phases(r),
+        r.new_connection() ? " new-connection" : "",
+        burst.error(r).empty() ? ""
+                               : absl::StrCat(" error=", Quote(burst.error(r))),
+        "\n");
   }
   if (shown < burst.requests.size()) {
     absl::StrAppend(&out, "... ", burst.requests.size() - shown,

@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "base/redact_url.h"
 #include "exporter/admission.h"
 #include "exporter/budget.h"
 #include "exporter/debug_view.h"
@@ -33,21 +34,6 @@ HttpResponse MethodNotAllowed(const char* allow) {
   HttpResponse r = Text(405, "method not allowed");
   r.headers.emplace_back("Allow", allow);
   return r;
-}
-
-// A target may carry user:password@ credentials; logs must not.
-std::string RedactUserinfo(absl::string_view url) {
-  const size_t scheme = url.find("://");
-  if (scheme == absl::string_view::npos) return std::string(url);
-  const size_t start = scheme + 3;
-  const size_t end = url.find_first_of("/?#", start);
-  const size_t at =
-      url.substr(start, end == absl::string_view::npos ? absl::string_view::npos
-                                                       : end - start)
-          .rfind('@');
-  if (at == absl::string_view::npos) return std::string(url);
-  return absl::StrCat(url.substr(0, start), "<redacted>",
-                      url.substr(start + at));
 }
 
 }  // namespace
@@ -105,8 +91,8 @@ HttpResponse Handlers::Probe(const HttpRequest& request) {
   if (target_it == request.query.end() || target_it->second.empty()) {
     return Reject("target parameter is missing");
   }
-  absl::StatusOr<std::string> target =
-      probes::NormalizeTarget(target_it->second);
+  absl::StatusOr<probes::Target> target =
+      probes::ParseTarget(target_it->second);
   if (!target.ok()) return Reject(std::string(target.status().message()));
 
   std::string module_name = kDefaultModule;
@@ -126,9 +112,10 @@ HttpResponse Handlers::Probe(const HttpRequest& request) {
   if (absl::Status s = probes::CheckTarget(allowlist, *target); !s.ok()) {
     if (!absl::IsPermissionDenied(s)) return Reject(std::string(s.message()));
     metrics_->ProbeRejected(kRejectForbidden);
-    logger_->Debug("probe forbidden", {{"module", module_name},
-                                       {"target", RedactUserinfo(*target)},
-                                       {"reason", std::string(s.message())}});
+    logger_->Debug("probe forbidden",
+                   {{"module", module_name},
+                    {"target", RedactUrlUserinfo(target->url)},
+                    {"reason", std::string(s.message())}});
     return Text(403, std::string(s.message()));
   }
 
@@ -140,9 +127,10 @@ HttpResponse Handlers::Probe(const HttpRequest& request) {
   const absl::Time start = absl::Now();
   // Single flight, min_interval and the [server] budget: exporter/admission.h.
   const ProbeOutcome outcome =
-      coordinator_.Probe(config, *module, *target, *budget, [&] {
+      coordinator_.Probe(config, *module, target->url, *budget, [&] {
         metrics_->ProbeStarted();
-        probes::ProbeReport ran = prober_->Probe({.target = *target,
+        probes::ProbeReport ran = prober_->Probe({.target = target->url,
+                                                  .parsed_target = *target,
                                                   .module = module,
                                                   .budget = *budget,
                                                   .allowlist = &allowlist});
@@ -152,7 +140,7 @@ HttpResponse Handlers::Probe(const HttpRequest& request) {
   if (outcome.kind == ProbeOutcome::Kind::kRefused) {
     metrics_->ProbeRejected(outcome.reason);
     logger_->Debug("probe refused", {{"module", module_name},
-                                     {"target", RedactUserinfo(*target)},
+                                     {"target", RedactUrlUserinfo(target->url)},
                                      {"reason", outcome.reason}});
     return Text(503, outcome.message);
   }
@@ -164,7 +152,7 @@ HttpResponse Handlers::Probe(const HttpRequest& request) {
   const probes::ProbeReport& report = *outcome.report;
   logger_->Debug("probe finished",
                  {{"module", module_name},
-                  {"target", RedactUserinfo(*target)},
+                  {"target", RedactUrlUserinfo(target->url)},
                   {"served", outcome.kind == ProbeOutcome::Kind::kRan ? "ran"
                              : cached                                 ? "cached"
                                       : "shared"},
@@ -176,7 +164,7 @@ HttpResponse Handlers::Probe(const HttpRequest& request) {
                                    .budget = *budget};
   // The record (charts, debug text) is rendered after the answer is
   // written: Prometheus waits for none of it.
-  auto record = [this, config, module, target = *target, budget_inputs,
+  auto record = [this, config, module, target = target->url, budget_inputs,
                  report = outcome.report, finished = absl::Now(),
                  reservation = std::make_shared<ProbeHistory::Reservation>(
                      history_.limit() > 0 ? history_.Reserve()
@@ -189,7 +177,7 @@ HttpResponse Handlers::Probe(const HttpRequest& request) {
       it != request.query.end() &&
       (it->second == "true" || it->second == "1")) {
     HttpResponse r = Text(200, RenderDebug({.module = module,
-                                            .target = *target,
+                                            .target = target->url,
                                             .budget = budget_inputs,
                                             .report = &report,
                                             .finished = absl::Now()}));

@@ -22,20 +22,6 @@ std::string FormatDurationShort(absl::Duration d) {
   return FormatSeconds(absl::ToDoubleSeconds(d));
 }
 
-std::string RedactUrlUserinfo(absl::string_view url) {
-  const size_t scheme = url.find("://");
-  if (scheme == absl::string_view::npos) return std::string(url);
-  const size_t start = scheme + 3;
-  const size_t end = url.find_first_of("/?#", start);
-  const absl::string_view authority =
-      url.substr(start, end == absl::string_view::npos ? absl::string_view::npos
-                                                       : end - start);
-  const size_t at = authority.rfind('@');
-  if (at == absl::string_view::npos) return std::string(url);
-  return absl::StrCat(url.substr(0, start), "<redacted>",
-                      url.substr(start + at));
-}
-
 std::string EscapeHtml(absl::string_view s) {
   std::string out;
   out.reserve(s.size());

@@ -14,6 +14,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "base/redact_url.h"  // RedactUrlUserinfo, for the views
 #include "config/config.h"
 
 namespace canary::exporter {
@@ -22,9 +23,6 @@ namespace canary::exporter {
 // read at a glance: "850µs", "12.3ms", "1.24s"; "-" for NaN.
 std::string FormatSeconds(double seconds);
 std::string FormatDurationShort(absl::Duration d);
-
-// The URL with any user:password@ part replaced by "<redacted>@".
-std::string RedactUrlUserinfo(absl::string_view url);
 
 // Escapes & < > " ' for HTML text and attribute values (also valid in SVG).
 std::string EscapeHtml(absl::string_view s);

@@ -206,7 +206,7 @@ void SelfMetrics::ProbeFinished(const std::string& module,
   }
   std::array<double, probes::kNumResultClasses> counts{};
   for (const probes::RequestResult& r : report.burst.requests) {
-    int i = static_cast<int>(r.result);
+    int i = static_cast<int>(r.result());
     if (i >= 0 && i < probes::kNumResultClasses) counts[i] += 1;
   }
   for (int i = 0; i < probes::kNumResultClasses; ++i) {

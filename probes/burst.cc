@@ -4,6 +4,8 @@
 #include <cmath>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
 #include "base/status_macros.h"
 
 namespace canary::probes {
@@ -19,16 +21,15 @@ struct InFlight {
 
 RequestResult ToRequestResult(const Completion& c, const InFlight& f) {
   RequestResult r;
-  r.vu = c.slot;
-  r.intended_start = f.intended;
-  r.actual_start = f.actual;
-  r.latency = (f.actual - f.intended) + c.total;
-  r.phases = c.phases;
-  r.new_connection = c.new_connection;
-  r.status_code = c.status_code;
-  r.bytes_received = c.bytes_received;
-  r.result = c.result;
-  r.error = c.error;
+  r.set_vu(c.slot);
+  r.set_intended_start(f.intended);
+  r.set_actual_start(f.actual);
+  r.set_latency((f.actual - f.intended) + c.total);
+  r.set_phases(c.phases);
+  r.set_new_connection(c.new_connection);
+  r.set_status_code(c.status_code);
+  r.set_bytes_received(c.bytes_received);
+  r.set_result(c.result);
   return r;
 }
 
@@ -46,6 +47,7 @@ class Recorder {
   void Finished(const std::vector<Completion>& done, std::vector<int>* freed) {
     for (const Completion& c : done) {
       out_->requests.push_back(ToRequestResult(c, in_flight_[c.slot]));
+      out_->requests.back().set_error_id(ErrorId(c.error));
       if (on_request_) on_request_(out_->requests.back());
       if (c.cert_expiry.has_value() &&
           (!out_->earliest_cert_expiry.has_value() ||
@@ -57,9 +59,22 @@ class Recorder {
   }
 
  private:
+  // The id of `text` in the burst's error table, storing it the first time:
+  // a refused target fails every request with the same few texts.
+  uint32_t ErrorId(const std::string& text) {
+    if (text.empty()) return 0;
+    auto it = error_ids_.find(text);
+    if (it != error_ids_.end()) return it->second;
+    const uint32_t id = out_->AddError(text);
+    // The key views the stored text, which stays put (a deque).
+    error_ids_.emplace(out_->errors.back(), id);
+    return id;
+  }
+
   std::vector<InFlight> in_flight_;
   BurstResult* out_;
   const RequestObserver& on_request_;
+  absl::flat_hash_map<absl::string_view, uint32_t> error_ids_;
 };
 
 absl::Status RunOpen(const BurstPlan& plan, Transport* transport, Clock* clock,

@@ -45,7 +45,8 @@ struct BurstPlan {
   std::optional<int64_t> requests;  // stop after this many
   // Never more than this many in one burst, whatever bounds it: a closed
   // burst with only a duration against a fast target would otherwise keep
-  // a result per request without limit (~200 bytes each).
+  // a result per request without limit (48 bytes each, plus its
+  // error text when it has one of its own).
   int64_t max_requests = config::kMaxRequests;
   // Stop starting requests this long after the start.
   absl::Duration start_window;

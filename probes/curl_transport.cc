@@ -289,7 +289,7 @@ class CurlTransportImpl : public Transport {
     if (connect_to_ != nullptr) curl_slist_free_all(connect_to_);
   }
 
-  absl::Status Init(const std::string& url, int slots) {
+  absl::Status Init(const Target& target, int slots) {
     // The burst runs its event loop on this thread: a 1 µs timer slack
     // (default 50 µs) keeps poll and sleep wake-ups, and so the pacing, on
     // time. It stays with the thread, which costs nothing measurable.
@@ -298,12 +298,11 @@ class CurlTransportImpl : public Transport {
     if (multi_ == nullptr) return absl::InternalError("curl_multi_init failed");
     // The target itself: a refused address fails here; a name a host
     // pattern allows may connect to any address that is not restricted.
-    ASSIGN_OR_RETURN(HostPort target, SplitTarget(url));
     ASSIGN_OR_RETURN(Allowlist::HostDecision decision,
                      allowlist_.CheckHost(target.host, target.port));
     target_name_allowed_ = decision == Allowlist::HostDecision::kAllowedName;
     curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(slots));
-    RETURN_IF_ERROR(BuildSharedOptions(url));
+    RETURN_IF_ERROR(BuildSharedOptions(target));
     slots_ = std::vector<Slot>(slots);
     for (Slot& s : slots_) {
       s.easy = curl_easy_init();
@@ -402,8 +401,8 @@ class CurlTransportImpl : public Transport {
 
  private:
   // Options every slot shares: parsed once per burst.
-  absl::Status BuildSharedOptions(const std::string& url) {
-    url_ = url;
+  absl::Status BuildSharedOptions(const Target& target) {
+    url_ = target.url;
     const config::HttpConfig& http = module_.http;
     bool has_host = false;
     bool has_user_agent = false;
@@ -421,27 +420,27 @@ class CurlTransportImpl : public Transport {
     if (!http.tls.server_name.empty()) {
       // libcurl has no SNI override: address the server by server_name and
       // map that name to the real host, keeping the original Host header.
-      UrlPtr u(curl_url());
-      if (curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
-        return absl::InvalidArgumentError(absl::StrCat("bad target ", url));
-      }
-      std::string host = UrlPart(u.get(), CURLUPART_HOST);
-      char* port_str = nullptr;
-      curl_url_get(u.get(), CURLUPART_PORT, &port_str, CURLU_DEFAULT_PORT);
-      CurlStr port_holder(port_str);
-      std::string port = port_str ? port_str : "443";
+      const std::string& host = target.host;
+      const std::string port = absl::StrCat(target.port);
       if (!has_host) {
-        std::string explicit_port = UrlPart(u.get(), CURLUPART_PORT);
         headers_ = curl_slist_append(
             headers_,
             absl::StrCat("Host: ", host,
-                         explicit_port.empty() ? "" : ":" + explicit_port)
+                         target.port_text.empty() ? "" : ":" + target.port_text)
                 .c_str());
       }
       connect_to_ = curl_slist_append(
           connect_to_,
           absl::StrCat(http.tls.server_name, ":", port, ":", host, ":", port)
               .c_str());
+      // The one URL edit: the request goes to server_name (libcurl's URL API
+      // writes it back as it would have written the target).
+      UrlPtr u(curl_url());
+      if (u == nullptr || curl_url_set(u.get(), CURLUPART_URL,
+                                       target.url.c_str(), 0) != CURLUE_OK) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("bad target ", target.url));
+      }
       curl_url_set(u.get(), CURLUPART_HOST, http.tls.server_name.c_str(), 0);
       url_ = UrlPart(u.get(), CURLUPART_URL);
     }
@@ -660,15 +659,15 @@ class CurlTransportImpl : public Transport {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Transport>> NewCurlTransport(
-    const std::string& url, const config::Module& module, int slots,
-    Clock* clock, const Allowlist* allowlist) {
+    const Target& target, const config::Module& module, int slots, Clock* clock,
+    const Allowlist* allowlist) {
   auto t = std::make_unique<CurlTransportImpl>(
       module, clock, allowlist != nullptr ? *allowlist : Allowlist());
-  RETURN_IF_ERROR(t->Init(url, slots));
+  RETURN_IF_ERROR(t->Init(target, slots));
   return std::unique_ptr<Transport>(std::move(t));
 }
 
-absl::StatusOr<std::string> NormalizeTarget(absl::string_view target) {
+absl::StatusOr<Target> ParseTarget(absl::string_view target) {
   if (target.empty()) return absl::InvalidArgumentError("target is empty");
   std::string text(target);
   if (!absl::StrContains(text, "://")) text = absl::StrCat("http://", text);
@@ -679,36 +678,32 @@ absl::StatusOr<std::string> NormalizeTarget(absl::string_view target) {
     return absl::InvalidArgumentError(absl::StrCat(
         "target \"", target, "\" is not a valid URL: ", curl_url_strerror(rc)));
   }
-  const std::string scheme =
-      absl::AsciiStrToLower(UrlPart(u.get(), CURLUPART_SCHEME));
-  if (scheme != "http" && scheme != "https") {
+  Target out;
+  out.scheme = absl::AsciiStrToLower(UrlPart(u.get(), CURLUPART_SCHEME));
+  if (out.scheme != "http" && out.scheme != "https") {
     return absl::InvalidArgumentError(
-        absl::StrCat("target \"", target, "\" has scheme \"", scheme,
+        absl::StrCat("target \"", target, "\" has scheme \"", out.scheme,
                      "\"; only http and https are supported"));
   }
-  if (UrlPart(u.get(), CURLUPART_HOST).empty()) {
+  out.host = UrlPart(u.get(), CURLUPART_HOST);
+  if (out.host.empty()) {
     return absl::InvalidArgumentError(
         absl::StrCat("target \"", target, "\" has no host"));
   }
-  return UrlPart(u.get(), CURLUPART_URL);
-}
-
-absl::StatusOr<HostPort> SplitTarget(absl::string_view url) {
-  UrlPtr u(curl_url());
-  if (u == nullptr) return absl::InternalError("curl_url failed");
-  const std::string text(url);
-  if (curl_url_set(u.get(), CURLUPART_URL, text.c_str(), 0) != CURLUE_OK) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("\"", url, "\" is not a valid URL"));
-  }
-  HostPort out;
-  out.host = UrlPart(u.get(), CURLUPART_HOST);
+  out.url = UrlPart(u.get(), CURLUPART_URL);
   out.port = UrlPort(u.get());
-  if (out.host.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("\"", url, "\" has no host"));
+  out.port_text = UrlPart(u.get(), CURLUPART_PORT);
+  out.path_and_query = UrlPart(u.get(), CURLUPART_PATH);
+  if (out.path_and_query.empty()) out.path_and_query = "/";
+  if (std::string query = UrlPart(u.get(), CURLUPART_QUERY); !query.empty()) {
+    absl::StrAppend(&out.path_and_query, "?", query);
   }
   return out;
+}
+
+absl::StatusOr<std::string> NormalizeTarget(absl::string_view target) {
+  ASSIGN_OR_RETURN(Target t, ParseTarget(target));
+  return std::move(t.url);
 }
 
 absl::Status GlobalInit() {

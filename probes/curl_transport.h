@@ -6,7 +6,7 @@
 // reuse_connections = false. All I/O of a burst runs on the caller's thread
 // inside Wait().
 //
-//   ASSIGN_OR_RETURN(auto t, NewCurlTransport(url, module, 10, clock));
+//   ASSIGN_OR_RETURN(auto t, NewCurlTransport(target, module, 10, clock));
 //   RETURN_IF_ERROR(t->Start({.slot = 0, .id = 0, .timeout = timeout}));
 //
 // Thread-safety: one instance per burst, used from one thread. Call
@@ -23,18 +23,19 @@
 #include "base/clock.h"
 #include "config/config.h"
 #include "probes/allowlist.h"
+#include "probes/target.h"
 #include "probes/transport.h"
 
 namespace canary::probes {
 
-// `url` must come from NormalizeTarget. `module` must outlive the transport.
+// `target` comes from ParseTarget. `module` must outlive the transport.
 // Every connection, redirects included, is checked against `allowlist`
 // (copied; null: loopback only): a refused request completes as kConnect
 // with the error "address X is not allowed: ...", and nothing is sent to X.
 // PermissionDeniedError when the target's own host is a refused address.
 absl::StatusOr<std::unique_ptr<Transport>> NewCurlTransport(
-    const std::string& url, const config::Module& module, int slots,
-    Clock* clock, const Allowlist* allowlist = nullptr);
+    const Target& target, const config::Module& module, int slots, Clock* clock,
+    const Allowlist* allowlist = nullptr);
 
 }  // namespace canary::probes
 

@@ -90,7 +90,7 @@ class HistogramBuilder {
 MetricFamily RequestsByResult(const BurstResult& burst) {
   std::array<int64_t, kNumResultClasses> counts{};
   for (const RequestResult& r : burst.requests) {
-    const int i = static_cast<int>(r.result);
+    const int i = static_cast<int>(r.result());
     // An out-of-range value would be a bug upstream; count it as "other"
     // rather than write out of bounds.
     ++counts[i >= 0 && i < kNumResultClasses
@@ -114,7 +114,7 @@ MetricFamily RequestsByResult(const BurstResult& burst) {
 MetricFamily ResponsesByCode(const BurstResult& burst) {
   std::map<int, int64_t> counts;
   for (const RequestResult& r : burst.requests) {
-    if (r.status_code > 0) ++counts[r.status_code];
+    if (r.status_code() > 0) ++counts[r.status_code()];
   }
   MetricFamily f =
       Family(kProbeHttpResponses,
@@ -133,17 +133,16 @@ MetricFamily PhaseHistograms(const BurstResult& burst,
   phases.reserve(kNumPhases);
   for (int i = 0; i < kNumPhases; ++i) phases.emplace_back(bounds);
   auto observe = [&](const RequestResult& r, Phase p) {
-    phases[static_cast<int>(p)].Observe(
-        absl::ToDoubleSeconds(r.phases[static_cast<int>(p)]));
+    phases[static_cast<int>(p)].Observe(absl::ToDoubleSeconds(r.phase(p)));
   };
   for (const RequestResult& r : burst.requests) {
-    if (r.status_code <= 0) continue;
+    if (r.status_code() <= 0) continue;
     // A reused connection skips resolve/connect/tls; observing its zeros
     // would drag those histograms towards 0 and hide slow DNS.
-    if (r.new_connection) {
+    if (r.new_connection()) {
       observe(r, Phase::kResolve);
       observe(r, Phase::kConnect);
-      if (r.phases[static_cast<int>(Phase::kTls)] > absl::ZeroDuration()) {
+      if (r.phase(Phase::kTls) > absl::ZeroDuration()) {
         observe(r, Phase::kTls);
       }
     }
@@ -285,7 +284,7 @@ std::vector<MetricFamily> BuildProbeFamilies(
   if (!thresholds.metric.empty()) families.push_back(std::move(thresholds));
 
   int64_t bytes = 0;
-  for (const RequestResult& r : burst.requests) bytes += r.bytes_received;
+  for (const RequestResult& r : burst.requests) bytes += r.bytes_received();
   families.push_back(SingleGauge(
       kProbeHttpReceivedBytes,
       "Response body bytes received by this burst, including any beyond the "

@@ -42,9 +42,14 @@ class ProberImpl : public Prober {
     ProbeReport report;
     const BurstPlan plan = PlanBurst(module.burst, module.timeout, spec.budget);
     const Allowlist loopback_only;
+    absl::StatusOr<Target> target = spec.parsed_target.has_value()
+                                        ? *spec.parsed_target
+                                        : ParseTarget(spec.target);
     absl::StatusOr<std::unique_ptr<Transport>> transport =
-        factory_(spec.target, module, plan.vus,
-                 spec.allowlist != nullptr ? *spec.allowlist : loopback_only);
+        target.ok() ? factory_(*target, module, plan.vus,
+                               spec.allowlist != nullptr ? *spec.allowlist
+                                                         : loopback_only)
+                    : target.status();
     absl::Status status = transport.status();
     if (status.ok()) {
       absl::StatusOr<BurstResult> burst =
@@ -55,9 +60,9 @@ class ProberImpl : public Prober {
     if (!status.ok()) {
       // The exporter, not the target, failed: still data, never a crash.
       RequestResult r;
-      r.result = ResultClass::kOther;
-      r.error = std::string(status.message());
-      report.burst.requests.push_back(std::move(r));
+      r.set_result(ResultClass::kOther);
+      r.set_error_id(report.burst.AddError(std::string(status.message())));
+      report.burst.requests.push_back(r);
       report.burst.budget = spec.budget;
       report.burst.planned = plan.planned;
     }
@@ -87,8 +92,8 @@ std::unique_ptr<Prober> NewProber(TransportFactory factory, Clock* clock) {
 std::unique_ptr<Prober> NewHttpProber() {
   Clock* clock = RealClock::Get();
   return NewProber(
-      [clock](const std::string& target, const config::Module& module,
-              int slots, const Allowlist& allowlist) {
+      [clock](const Target& target, const config::Module& module, int slots,
+              const Allowlist& allowlist) {
         return NewCurlTransport(target, module, slots, clock, &allowlist);
       },
       clock);

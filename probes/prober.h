@@ -14,6 +14,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,13 +24,17 @@
 #include "config/config.h"
 #include "probes/allowlist.h"
 #include "probes/result.h"
+#include "probes/target.h"
 #include "probes/transport.h"
 #include "prometheus/metric_family.h"
 
 namespace canary::probes {
 
 struct ProbeSpec {
-  std::string target;                      // an http(s) URL, already validated
+  std::string target;  // an http(s) URL, already validated
+  // `target` as ParseTarget gave it, so it is not parsed again; when unset,
+  // Probe() parses `target` itself.
+  std::optional<Target> parsed_target;
   const config::Module* module = nullptr;  // never null
   absl::Duration budget;                   // the whole probe must end inside it
   // Which addresses the burst may connect to (redirects included); null:
@@ -58,11 +63,11 @@ class Prober {
 std::unique_ptr<Prober> NewHttpProber();
 
 // A prober over the given transport factory and clock, for tests.
-// The factory is called once per probe with the number of slots (VUs) and
-// the probe's allowlist.
+// The factory is called once per probe with the parsed target, the number
+// of slots (VUs) and the probe's allowlist.
 using TransportFactory =
     std::function<absl::StatusOr<std::unique_ptr<Transport>>(
-        const std::string& target, const config::Module& module, int slots,
+        const Target& target, const config::Module& module, int slots,
         const Allowlist& allowlist)>;
 std::unique_ptr<Prober> NewProber(TransportFactory factory, Clock* clock);
 

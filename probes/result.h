@@ -8,8 +8,10 @@
 #ifndef CANARY_PROBES_RESULT_H_
 #define CANARY_PROBES_RESULT_H_
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
@@ -44,24 +46,91 @@ inline constexpr int kNumPhases = 5;
 // "resolve", "connect", "tls", "processing", "transfer".
 const char* PhaseName(Phase p);
 
-struct RequestResult {
-  int vu = 0;  // which virtual user sent it
+// What one request did: a compact record (48 bytes), since a burst keeps one
+// per request (up to config::kMaxRequests). Read it through the accessors;
+// its error text lives in the burst (BurstResult::error), not here.
+//
+//   for (const RequestResult& r : burst.requests) {
+//     if (r.status_code() > 0) Observe(absl::ToDoubleSeconds(r.latency()));
+//     if (r.result() != ResultClass::kSuccess) Log(burst.error(r));
+//   }
+//
+// Resolution and range, all exact for what the engine measures: offsets and
+// latency in nanoseconds up to 2^44 - 1 ns (4.8 hours); phases in whole
+// microseconds (libcurl's resolution; a finer value is truncated) up to
+// ±2^31 µs (35 minutes; a request's timeout is at most 5); body bytes up to
+// 2^40 - 1 (1 TiB); status codes up to 65535; VUs up to 1023
+// (config::kMaxVus is 1000). A value beyond a range is stored as its limit,
+// a negative offset, latency, byte count or status as 0.
+class RequestResult {
+ public:
+  static constexpr int64_t kMaxNanos = (int64_t{1} << 44) - 1;
+  static constexpr int64_t kMaxBytes = (int64_t{1} << 40) - 1;
+  static constexpr int kMaxVu = (1 << 10) - 1;
+  static constexpr uint32_t kMaxErrorId = (1u << 20) - 1;
+
+  // Which virtual user sent it.
+  int vu() const { return static_cast<int>(vu_); }
   // Offsets from the burst start. In the open model `intended_start` is
   // start + i/rate; in the closed model it equals `actual_start`.
-  absl::Duration intended_start;
-  absl::Duration actual_start;
-  // Latency: from the intended start to the end of the response (so a late
-  // send in the open model is part of the latency).
-  absl::Duration latency;
-  // Durations of each phase (index by Phase); zero when a phase did not
-  // happen (e.g. tls on http, resolve/connect on a reused connection).
-  std::array<absl::Duration, kNumPhases> phases{};
-  bool new_connection = false;  // this request opened a connection
-  int status_code = 0;          // 0 when no response
-  int64_t bytes_received = 0;   // body bytes, including any beyond the limit
-  ResultClass result = ResultClass::kOther;
-  std::string error;  // human-readable reason when result != kSuccess
+  absl::Duration intended_start() const { return Nanos(intended_ns_); }
+  absl::Duration actual_start() const { return Nanos(actual_ns_); }
+  // From the intended start to the end of the response (so a late send in
+  // the open model is part of the latency).
+  absl::Duration latency() const { return Nanos(latency_ns_); }
+  // The duration of phase `p`; zero when it did not happen (e.g. tls on
+  // http, resolve/connect on a reused connection).
+  absl::Duration phase(Phase p) const {
+    return absl::Microseconds(phase_us_[static_cast<int>(p)]);
+  }
+  // Every phase, indexed by Phase.
+  std::array<absl::Duration, kNumPhases> phases() const;
+  // This request opened a connection.
+  bool new_connection() const { return new_connection_ != 0; }
+  // 0 when no response.
+  int status_code() const { return static_cast<int>(status_code_); }
+  // Body bytes, including any beyond the limit.
+  int64_t bytes_received() const {
+    return static_cast<int64_t>((uint64_t{bytes_hi_} << 32) | bytes_lo_);
+  }
+  ResultClass result() const { return static_cast<ResultClass>(result_); }
+  // 0: no error text; else the id BurstResult::AddError returned for it.
+  uint32_t error_id() const { return error_id_; }
+
+  void set_vu(int vu);
+  void set_intended_start(absl::Duration d) { intended_ns_ = ToNanos(d); }
+  void set_actual_start(absl::Duration d) { actual_ns_ = ToNanos(d); }
+  void set_latency(absl::Duration d) { latency_ns_ = ToNanos(d); }
+  void set_phase(Phase p, absl::Duration d);
+  void set_phases(const std::array<absl::Duration, kNumPhases>& phases);
+  void set_new_connection(bool b) { new_connection_ = b ? 1 : 0; }
+  void set_status_code(int code);
+  void set_bytes_received(int64_t n);
+  void set_result(ResultClass c) { result_ = static_cast<uint8_t>(c); }
+  void set_error_id(uint32_t id) { error_id_ = std::min(id, kMaxErrorId); }
+
+ private:
+  static absl::Duration Nanos(uint64_t ns) {
+    return absl::Nanoseconds(static_cast<int64_t>(ns));
+  }
+  static uint64_t ToNanos(absl::Duration d);
+
+  // Three 64-bit words of bit-fields (none straddles a word), then the
+  // phases and the low half of the byte count.
+  uint64_t intended_ns_ : 44 = 0;
+  uint64_t error_id_ : 20 = 0;
+  uint64_t actual_ns_ : 44 = 0;
+  uint64_t status_code_ : 16 = 0;
+  uint64_t result_ : 4 = static_cast<uint8_t>(ResultClass::kOther);
+  uint64_t latency_ns_ : 44 = 0;
+  uint64_t vu_ : 10 = 0;
+  uint64_t bytes_hi_ : 8 = 0;
+  uint64_t new_connection_ : 1 = 0;
+  int32_t phase_us_[kNumPhases] = {};
+  uint32_t bytes_lo_ = 0;
 };
+static_assert(sizeof(RequestResult) <= 48,
+              "a burst keeps one RequestResult per request (issue 10)");
 
 struct BurstResult {
   std::vector<RequestResult> requests;  // in order of completion
@@ -72,6 +141,16 @@ struct BurstResult {
   bool truncated = false;   // the budget cut the burst short
   // Earliest NotAfter of the certificates seen, when TLS was used.
   std::optional<absl::Time> earliest_cert_expiry;
+  // The error texts the requests refer to (RequestResult::error_id), each
+  // stored once however many requests share it when the engine recorded
+  // them. A deque, so a text stays where it is while the table grows.
+  std::deque<std::string> errors;
+
+  // The human-readable reason why `r` failed; "" when it has none.
+  const std::string& error(const RequestResult& r) const;
+  // Stores `text` and returns its id for RequestResult::set_error_id; 0 (no
+  // text) for an empty one. Does not look for an equal text already stored.
+  uint32_t AddError(std::string text);
 };
 
 }  // namespace canary::probes

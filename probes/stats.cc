@@ -28,11 +28,11 @@ BurstStats ComputeStats(const BurstResult& burst) {
   s.requests = static_cast<int64_t>(burst.requests.size());
   s.latencies.reserve(burst.requests.size());
   for (const RequestResult& r : burst.requests) {
-    if (r.result != ResultClass::kSuccess) ++s.errors;
+    if (r.result() != ResultClass::kSuccess) ++s.errors;
     // A latency without a response (timeout, refused) measures the failure,
     // not the target; mixing them in would hide an outage as "fast".
-    if (r.status_code > 0) {
-      s.latencies.push_back(absl::ToDoubleSeconds(r.latency));
+    if (r.status_code() > 0) {
+      s.latencies.push_back(absl::ToDoubleSeconds(r.latency()));
     }
   }
   if (s.requests > 0) {

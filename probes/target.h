@@ -1,9 +1,15 @@
-// target.h: validation of the `target` of a /probe call, and libcurl's
-// process-wide set-up. Both are implemented in curl_transport.cc, the one
-// file that includes libcurl.
+// target.h: the target of a probe, parsed once into a value that travels
+// with it (handler check, allowlist, transport), and libcurl's process-wide
+// set-up. Both are implemented in curl_transport.cc, the one file that
+// includes libcurl; Target itself holds no libcurl type.
 //
-//   absl::StatusOr<std::string> url = NormalizeTarget("localhost:8080/x");
-//   // *url == "http://localhost:8080/x"
+//   absl::StatusOr<Target> t = ParseTarget("localhost:8080/x");
+//   // t->url == "http://localhost:8080/x", t->host == "localhost",
+//   // t->port == 8080
+//   prober->Probe({.target = t->url, .parsed_target = *t, ...});
+//
+// Thread-safety: ParseTarget is safe from any thread once GlobalInit() ran
+// (libcurl's URL API needs no more). Errors: see ParseTarget.
 #ifndef CANARY_PROBES_TARGET_H_
 #define CANARY_PROBES_TARGET_H_
 
@@ -15,20 +21,25 @@
 
 namespace canary::probes {
 
-// Parses `target` with libcurl's URL API. A target without a scheme gets
-// "http://" (as blackbox_exporter does). Returns the normalized URL, or
-// InvalidArgumentError naming what is wrong (empty, unsupported scheme, no
-// host, unparsable).
-absl::StatusOr<std::string> NormalizeTarget(absl::string_view target);
-
-// The host of a URL as libcurl's URL API gives it (IPv6 in brackets, odd
-// IPv4 forms already dotted) and its port (the scheme's default when the URL
-// has none). InvalidArgumentError when `url` does not parse.
-struct HostPort {
+// A parsed http(s) target, as libcurl's URL API reads it.
+struct Target {
+  std::string url;     // normalized (what the transport requests)
+  std::string scheme;  // "http" or "https"
+  // As libcurl's URL API gives it: IPv6 in brackets, odd IPv4 forms
+  // (0x7f.1, 2130706433) already dotted.
   std::string host;
-  int port = 0;
+  int port = 0;                // the URL's port, or the scheme's default
+  std::string port_text;       // the URL's own port; "" when it has none
+  std::string path_and_query;  // "/x?y=1"; "/" when the URL has no path
 };
-absl::StatusOr<HostPort> SplitTarget(absl::string_view url);
+
+// Parses `target` with libcurl's URL API. A target without a scheme gets
+// "http://" (as blackbox_exporter does). InvalidArgumentError naming what is
+// wrong (empty, unsupported scheme, no host, unparsable).
+absl::StatusOr<Target> ParseTarget(absl::string_view target);
+
+// ParseTarget(target)->url.
+absl::StatusOr<std::string> NormalizeTarget(absl::string_view target);
 
 // Calls curl_global_init once; call from main before any thread starts.
 absl::Status GlobalInit();

@@ -40,28 +40,26 @@ absl::StatusOr<std::vector<config::IpAddress>> ResolveHost(
   return out;
 }
 
-absl::Status CheckTarget(const Allowlist& allowlist, absl::string_view url,
+absl::Status CheckTarget(const Allowlist& allowlist, const Target& target,
                          const Resolver& resolve) {
-  absl::StatusOr<HostPort> hp = SplitTarget(url);
-  if (!hp.ok()) return hp.status();
   absl::StatusOr<Allowlist::HostDecision> decision =
-      allowlist.CheckHost(hp->host, hp->port);
+      allowlist.CheckHost(target.host, target.port);
   if (!decision.ok()) {
     return absl::PermissionDeniedError(absl::StrCat(
-        "target host ", hp->host, ": ", decision.status().message()));
+        "target host ", target.host, ": ", decision.status().message()));
   }
   if (*decision != Allowlist::HostDecision::kCheckAddresses) {
     return absl::OkStatus();
   }
   absl::StatusOr<std::vector<config::IpAddress>> addresses =
-      resolve(CanonicalHostName(hp->host));
+      resolve(CanonicalHostName(target.host));
   // Unresolvable: the probe fails as a dns error and sends nothing.
   if (!addresses.ok()) return absl::OkStatus();
   for (const config::IpAddress& a : *addresses) {
     if (absl::Status s = allowlist.CheckAddress(a, false); !s.ok()) {
       return absl::PermissionDeniedError(
-          absl::StrCat("target host ", hp->host, " resolves to ", a.ToString(),
-                       ": ", s.message()));
+          absl::StrCat("target host ", target.host, " resolves to ",
+                       a.ToString(), ": ", s.message()));
     }
   }
   return absl::OkStatus();

@@ -2,8 +2,9 @@
 // is sent — the target's host, or for a name every address it resolves to.
 //
 //   Allowlist allow(config->security);
-//   absl::Status s = CheckTarget(allow, "http://db.internal:5432/");
-//   if (absl::IsPermissionDenied(s)) ...  // answer 403 with s.message()
+//   absl::Status s = CheckTarget(allow,
+//   *ParseTarget("http://db.internal:5432/")); if (absl::IsPermissionDenied(s))
+//   ...  // answer 403 with s.message()
 //
 // A name that does not resolve passes: nothing can be sent to it, and the
 // connect-time check in the transport still guards the address libcurl
@@ -11,7 +12,7 @@
 //
 // Thread-safety: safe from any thread; ResolveHost blocks on DNS.
 // Errors: PermissionDeniedError with a one-line reason naming the target
-// and the refused address; InvalidArgumentError for an unparsable URL.
+// and the refused address.
 #ifndef CANARY_PROBES_TARGET_GUARD_H_
 #define CANARY_PROBES_TARGET_GUARD_H_
 
@@ -24,6 +25,7 @@
 #include "absl/strings/string_view.h"
 #include "config/allowed_target.h"
 #include "probes/allowlist.h"
+#include "probes/target.h"
 
 namespace canary::probes {
 
@@ -34,9 +36,9 @@ using Resolver = std::function<absl::StatusOr<std::vector<config::IpAddress>>(
 absl::StatusOr<std::vector<config::IpAddress>> ResolveHost(
     const std::string& host);
 
-// Checks `url` (from NormalizeTarget) against `allowlist`, resolving a name
-// that no host pattern matches with `resolve`.
-absl::Status CheckTarget(const Allowlist& allowlist, absl::string_view url,
+// Checks `target` against `allowlist`, resolving a name that no host
+// pattern matches with `resolve`.
+absl::Status CheckTarget(const Allowlist& allowlist, const Target& target,
                          const Resolver& resolve = ResolveHost);
 
 }  // namespace canary::probes

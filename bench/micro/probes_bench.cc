@@ -4,9 +4,11 @@
 // checks, and - when CANARY_BENCH_URL names a loopback HTTP endpoint - the
 // real libcurl transport per request.
 #include <benchmark/benchmark.h>
+#include <malloc.h>
 
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <random>
 #include <string>
@@ -37,16 +39,17 @@ BurstResult MakeBurst(int64_t n) {
   burst.requests.reserve(n);
   for (int64_t i = 0; i < n; ++i) {
     RequestResult r;
-    r.vu = static_cast<int>(i % 10);
-    r.intended_start = absl::Milliseconds(i);
-    r.actual_start = r.intended_start;
-    r.latency = absl::Microseconds(static_cast<int64_t>(ms(rng) * 1000));
-    r.phases[static_cast<int>(Phase::kProcessing)] = r.latency;
-    r.new_connection = i < 10;
-    r.status_code = i % 97 == 0 ? 503 : 200;
-    r.result =
-        r.status_code == 200 ? ResultClass::kSuccess : ResultClass::kHttpStatus;
-    r.bytes_received = 3;
+    r.set_vu(static_cast<int>(i % 10));
+    r.set_intended_start(absl::Milliseconds(i));
+    r.set_actual_start(r.intended_start());
+    r.set_latency(absl::Microseconds(static_cast<int64_t>(ms(rng) * 1000)));
+    r.set_phase(Phase::kProcessing, r.latency());
+    r.set_new_connection(i < 10);
+    const int code = i % 97 == 0 ? 503 : 200;
+    r.set_status_code(code);
+    r.set_result(code == 200 ? ResultClass::kSuccess
+                             : ResultClass::kHttpStatus);
+    r.set_bytes_received(3);
     burst.requests.push_back(std::move(r));
   }
   burst.planned = n;
@@ -177,10 +180,12 @@ class StepClock : public Clock {
 };
 
 // Completes every request at the next Wait(), 100 us after it started: the
-// engine's own cost per request, without any I/O.
+// engine's own cost per request, without any I/O. With an `error`, every
+// request fails with that text, as a refused connection does.
 class InstantTransport : public Transport {
  public:
-  explicit InstantTransport(StepClock* clock) : clock_(clock) {}
+  explicit InstantTransport(StepClock* clock, std::string error = "")
+      : clock_(clock), error_(std::move(error)) {}
   absl::Status Start(const StartRequest& req) override {
     pending_.push_back(req);
     return absl::OkStatus();
@@ -196,8 +201,13 @@ class InstantTransport : public Transport {
       c.id = r.id;
       c.slot = r.slot;
       c.total = absl::Microseconds(100);
-      c.status_code = 200;
-      c.result = ResultClass::kSuccess;
+      if (error_.empty()) {
+        c.status_code = 200;
+        c.result = ResultClass::kSuccess;
+      } else {
+        c.result = ResultClass::kConnect;
+        c.error = error_;
+      }
       done->push_back(std::move(c));
     }
     pending_.clear();
@@ -208,8 +218,71 @@ class InstantTransport : public Transport {
 
  private:
   StepClock* clock_;
+  std::string error_;
   std::vector<StartRequest> pending_;
 };
+
+// Resident set size of this process, from /proc/self/status.
+int64_t RssBytes() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) {
+      return std::strtoll(line.c_str() + 6, nullptr, 10) * 1024;
+    }
+  }
+  return -1;
+}
+
+// Bytes malloc has handed out and not taken back (heap and mmap chunks).
+int64_t MallocBytes() {
+  const struct mallinfo2 m = mallinfo2();
+  return static_cast<int64_t>(m.uordblks + m.hblkhd);
+}
+
+// Memory a burst's records hold, per request: the growth of RSS and of
+// malloc's bytes in use while the result of an n-request burst is kept
+// (closed model, 10 VUs, no I/O). Arg 1 = 1: every request fails with the
+// same libcurl-like error text (its cost per request shows up here too).
+// Run alone for a clean RSS figure (bench/run.sh --micro does):
+//   canary_microbench --benchmark_filter=BM_BurstMemoryPerRequest
+void BM_BurstMemoryPerRequest(benchmark::State& state) {
+  config::BurstConfig cfg;
+  cfg.vus = 10;
+  cfg.requests = state.range(0);
+  const BurstPlan plan = PlanBurst(cfg, absl::Seconds(2), absl::Hours(1));
+  const std::string error =
+      state.range(1) != 0
+          ? "Failed to connect to 127.0.0.1 port 1 after 0 ms: Couldn't "
+            "connect to server"
+          : "";
+  double rss_per_request = 0;
+  double malloc_per_request = 0;
+  for (auto _ : state) {
+    StepClock clock;
+    InstantTransport transport(&clock, error);
+    const int64_t rss_before = RssBytes();
+    const int64_t malloc_before = MallocBytes();
+    auto r = RunBurst(plan, &transport, &clock);
+    if (!r.ok() || static_cast<int64_t>(r->requests.size()) != state.range(0)) {
+      state.SkipWithError("RunBurst did not record every request");
+      return;
+    }
+    const double n = static_cast<double>(r->requests.size());
+    rss_per_request = static_cast<double>(RssBytes() - rss_before) / n;
+    malloc_per_request = static_cast<double>(MallocBytes() - malloc_before) / n;
+    benchmark::DoNotOptimize(r);
+  }
+  state.counters["record_bytes"] = sizeof(RequestResult);
+  state.counters["rss_bytes_per_request"] = rss_per_request;
+  state.counters["malloc_bytes_per_request"] = malloc_per_request;
+  state.SetLabel(state.range(1) != 0 ? "every request failed" : "all 200");
+}
+BENCHMARK(BM_BurstMemoryPerRequest)
+    ->Args({100000, 0})
+    ->Args({100000, 1})
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
 
 // Recording: the closed-model engine, 10 VUs, n requests, no I/O.
 void BM_RunBurstClosedNoIo(benchmark::State& state) {
@@ -257,6 +330,11 @@ void BM_CurlBurstLoopback(benchmark::State& state) {
     state.SkipWithError("curl_global_init failed");
     return;
   }
+  const absl::StatusOr<Target> target = ParseTarget(url);
+  if (!target.ok()) {
+    state.SkipWithError("CANARY_BENCH_URL is not a valid target");
+    return;
+  }
   config::Module module;
   module.burst.vus = static_cast<int>(state.range(0));
   module.burst.requests = 2000;
@@ -264,7 +342,8 @@ void BM_CurlBurstLoopback(benchmark::State& state) {
       PlanBurst(module.burst, module.timeout, absl::Seconds(60));
   int64_t requests = 0;
   for (auto _ : state) {
-    auto transport = NewCurlTransport(url, module, plan.vus, RealClock::Get());
+    auto transport =
+        NewCurlTransport(*target, module, plan.vus, RealClock::Get());
     if (!transport.ok()) {
       state.SkipWithError("NewCurlTransport failed");
       return;

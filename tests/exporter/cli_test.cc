@@ -115,16 +115,15 @@ TEST(CliBudgetTest, ShapePlusRequestTimeoutPlusOneSecondCapped) {
 }
 
 probes::RequestResult Req(probes::ResultClass c, int code, double latency_ms,
-                          std::string error = "") {
+                          uint32_t error_id = 0) {
   probes::RequestResult r;
-  r.result = c;
-  r.status_code = code;
-  r.latency = absl::Milliseconds(latency_ms);
-  r.new_connection = true;
-  r.phases[static_cast<int>(probes::Phase::kConnect)] = absl::Milliseconds(1);
-  r.phases[static_cast<int>(probes::Phase::kProcessing)] =
-      absl::Milliseconds(latency_ms / 2);
-  r.error = std::move(error);
+  r.set_result(c);
+  r.set_status_code(code);
+  r.set_latency(absl::Milliseconds(latency_ms));
+  r.set_new_connection(true);
+  r.set_phase(probes::Phase::kConnect, absl::Milliseconds(1));
+  r.set_phase(probes::Phase::kProcessing, absl::Milliseconds(latency_ms / 2));
+  r.set_error_id(error_id);
   return r;
 }
 
@@ -146,7 +145,8 @@ Scenario Mixed() {
   using RC = probes::ResultClass;
   s.report.burst.requests = {
       Req(RC::kSuccess, 200, 10), Req(RC::kSuccess, 200, 20),
-      Req(RC::kSuccess, 200, 30), Req(RC::kHttpStatus, 503, 40, "status 503")};
+      Req(RC::kSuccess, 200, 30),
+      Req(RC::kHttpStatus, 503, 40, s.report.burst.AddError("status 503"))};
   s.report.burst.planned = 5;
   s.report.burst.dropped = 1;
   s.report.burst.duration = absl::Seconds(2);
@@ -212,7 +212,8 @@ TEST(RenderSummaryTest, NoResponsesPrintsDashesNotNaN) {
   m.name = "m";
   m.thresholds = {*config::ParseThreshold("p(95)<200ms")};
   probes::ProbeReport r;
-  r.burst.requests = {Req(probes::ResultClass::kConnect, 0, 1, "refused")};
+  r.burst.requests = {
+      Req(probes::ResultClass::kConnect, 0, 1, r.burst.AddError("refused"))};
   r.thresholds_passed = {false};
   const std::string out =
       RenderSummary(m, "http://h/", absl::Seconds(3), r, false);

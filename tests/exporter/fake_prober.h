@@ -35,7 +35,7 @@ class FakeProber : public probes::Prober {
     r.success = success;
     for (probes::ResultClass c : results) {
       probes::RequestResult req;
-      req.result = c;
+      req.set_result(c);
       r.burst.requests.push_back(req);
     }
     prometheus::ClientMetric m;

@@ -86,12 +86,12 @@ probes::ProbeReport Burst(int n, int failures) {
   probes::ProbeReport r;
   for (int i = 0; i < n; ++i) {
     probes::RequestResult req;
-    req.intended_start = absl::Milliseconds(10 * i);
-    req.latency = absl::Milliseconds(1 + i % 7);
+    req.set_intended_start(absl::Milliseconds(10 * i));
+    req.set_latency(absl::Milliseconds(1 + i % 7));
     const bool fail = i < failures;
-    req.result =
-        fail ? probes::ResultClass::kTimeout : probes::ResultClass::kSuccess;
-    req.status_code = fail ? 0 : 200;
+    req.set_result(fail ? probes::ResultClass::kTimeout
+                        : probes::ResultClass::kSuccess);
+    req.set_status_code(fail ? 0 : 200);
     r.burst.requests.push_back(req);
   }
   r.burst.planned = n;

@@ -28,6 +28,7 @@
 namespace {
 
 using ::canary::probes::BurstResult;
+using ::canary::probes::Phase;
 using ::canary::probes::RequestResult;
 using ::canary::probes::ResultClass;
 
@@ -113,20 +114,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const int requests = in.ConsumeIntegralInRange(0, 300);
   for (int i = 0; i < requests; ++i) {
     RequestResult r;
-    r.vu = in.ConsumeIntegralInRange(0, 1000);
-    r.result = static_cast<ResultClass>(
-        in.ConsumeIntegralInRange(0, canary::probes::kNumResultClasses - 1));
-    const bool responded = r.result == ResultClass::kSuccess ||
-                           r.result == ResultClass::kHttpStatus ||
-                           r.result == ResultClass::kValidation;
-    r.status_code = responded ? in.ConsumeIntegralInRange(100, 599) : 0;
-    r.intended_start = Micros(in, 600'000'000);
-    r.actual_start = r.intended_start + Micros(in, 1'000'000);
-    r.latency = Micros(in, 300'000'000);
-    for (absl::Duration& p : r.phases) p = Micros(in, 10'000'000);
-    r.new_connection = in.ConsumeBool();
-    r.bytes_received = in.ConsumeIntegralInRange<int64_t>(0, int64_t{1} << 40);
-    r.error = in.ConsumeRandomLengthString(40);
+    r.set_vu(in.ConsumeIntegralInRange(0, 1000));
+    r.set_result(static_cast<ResultClass>(
+        in.ConsumeIntegralInRange(0, canary::probes::kNumResultClasses - 1)));
+    const bool responded = r.result() == ResultClass::kSuccess ||
+                           r.result() == ResultClass::kHttpStatus ||
+                           r.result() == ResultClass::kValidation;
+    r.set_status_code(responded ? in.ConsumeIntegralInRange(100, 599) : 0);
+    r.set_intended_start(Micros(in, 600'000'000));
+    r.set_actual_start(r.intended_start() + Micros(in, 1'000'000));
+    r.set_latency(Micros(in, 300'000'000));
+    for (int p = 0; p < canary::probes::kNumPhases; ++p) {
+      r.set_phase(static_cast<Phase>(p), Micros(in, 10'000'000));
+    }
+    r.set_new_connection(in.ConsumeBool());
+    r.set_bytes_received(
+        in.ConsumeIntegralInRange<int64_t>(0, int64_t{1} << 40));
+    r.set_error_id(burst.AddError(in.ConsumeRandomLengthString(40)));
     burst.requests.push_back(std::move(r));
   }
   burst.planned = in.ConsumeIntegralInRange<int64_t>(0, 1'000'000);

@@ -264,10 +264,10 @@ TEST_F(AllowlistTest, RedirectToARefusedAddressIsStoppedBeforeConnecting) {
       ProbeDirect(absl::StrCat("http://127.0.0.1:", redirector->port(), "/"),
                   Only("127.0.0.1/32"));
   ASSERT_EQ(direct.burst.requests.size(), 1u);
-  EXPECT_EQ(direct.burst.requests[0].result, probes::ResultClass::kConnect);
-  EXPECT_THAT(direct.burst.requests[0].error,
+  EXPECT_EQ(direct.burst.requests[0].result(), probes::ResultClass::kConnect);
+  EXPECT_THAT(direct.burst.error(direct.burst.requests[0]),
               HasSubstr("address 127.0.0.2 is not allowed"));
-  EXPECT_THAT(direct.burst.requests[0].error,
+  EXPECT_THAT(direct.burst.error(direct.burst.requests[0]),
               HasSubstr("(redirect to 127.0.0.2)"));
   EXPECT_EQ(redirector->accepted(), 2);
   EXPECT_EQ(refused->accepted(), 0);
@@ -280,9 +280,9 @@ TEST_F(AllowlistTest, ConnectTimeCheckRefusesTheResolvedAddress) {
       ProbeDirect(absl::StrCat("http://localhost:", target_->port(), "/ok"),
                   Only("10.0.0.0/8"));
   ASSERT_EQ(r.burst.requests.size(), 1u);
-  EXPECT_EQ(r.burst.requests[0].result, probes::ResultClass::kConnect);
+  EXPECT_EQ(r.burst.requests[0].result(), probes::ResultClass::kConnect);
   // libcurl resolves "localhost" to 127.0.0.1 and ::1 and tries both.
-  EXPECT_THAT(r.burst.requests[0].error,
+  EXPECT_THAT(r.burst.error(r.burst.requests[0]),
               AnyOf(HasSubstr("address 127.0.0.1 is not allowed"),
                     HasSubstr("address ::1 is not allowed")));
   EXPECT_EQ(target_->Hits("/ok"), 0);
@@ -291,8 +291,8 @@ TEST_F(AllowlistTest, ConnectTimeCheckRefusesTheResolvedAddress) {
   r = ProbeDirect(absl::StrCat("http://localhost:", target_->port(), "/ok"),
                   probes::Allowlist());
   ASSERT_EQ(r.burst.requests.size(), 1u);
-  EXPECT_EQ(r.burst.requests[0].result, probes::ResultClass::kSuccess)
-      << r.burst.requests[0].error;
+  EXPECT_EQ(r.burst.requests[0].result(), probes::ResultClass::kSuccess)
+      << r.burst.error(r.burst.requests[0]);
   EXPECT_EQ(target_->Hits("/ok"), 1);
 }
 
@@ -308,9 +308,9 @@ TEST_F(AllowlistTest, RedirectToANameIsCheckedOnTheAddressAfterDns) {
       ProbeDirect(absl::StrCat("http://127.0.0.2:", redirector->port(), "/"),
                   Only("127.0.0.2/32"));
   ASSERT_EQ(r.burst.requests.size(), 1u);
-  EXPECT_EQ(r.burst.requests[0].result, probes::ResultClass::kConnect);
+  EXPECT_EQ(r.burst.requests[0].result(), probes::ResultClass::kConnect);
   // libcurl resolves "localhost" to 127.0.0.1 and ::1 and tries both.
-  EXPECT_THAT(r.burst.requests[0].error,
+  EXPECT_THAT(r.burst.error(r.burst.requests[0]),
               AnyOf(HasSubstr("address 127.0.0.1 is not allowed"),
                     HasSubstr("address ::1 is not allowed")));
   EXPECT_EQ(redirector->accepted(), 1);
@@ -333,11 +333,11 @@ TEST_F(AllowlistTest, HostPatternAllowsTheNameOnItsPort) {
   probes::ProbeReport r = ProbeDirect(
       url, Only(absl::StrCat("localhost:", target_->port()).c_str()));
   ASSERT_EQ(r.burst.requests.size(), 1u);
-  EXPECT_EQ(r.burst.requests[0].result, probes::ResultClass::kSuccess)
-      << r.burst.requests[0].error;
+  EXPECT_EQ(r.burst.requests[0].result(), probes::ResultClass::kSuccess)
+      << r.burst.error(r.burst.requests[0]);
   r = ProbeDirect(url, Only("localhost:1"));
   ASSERT_EQ(r.burst.requests.size(), 1u);
-  EXPECT_EQ(r.burst.requests[0].result, probes::ResultClass::kConnect);
+  EXPECT_EQ(r.burst.requests[0].result(), probes::ResultClass::kConnect);
   EXPECT_EQ(target_->Hits("/ok"), 1);
 }
 

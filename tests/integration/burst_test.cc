@@ -36,10 +36,10 @@ using ::canary::probes::ProbeReport;
 using ::canary::probes::ResultClass;
 using ::testing::AllOf;
 using ::testing::Each;
-using ::testing::Field;
 using ::testing::Ge;
 using ::testing::Le;
 using ::testing::Optional;
+using ::testing::Property;
 
 // A module sending `requests` requests from `vus` VUs, closed model.
 config::Module RequestsModule(int64_t requests, int vus = 1) {
@@ -59,13 +59,13 @@ ProbeReport RunProbe(const std::string& url, const config::Module& module,
 int64_t CountResult(const ProbeReport& r, ResultClass c) {
   return std::count_if(
       r.burst.requests.begin(), r.burst.requests.end(),
-      [c](const probes::RequestResult& q) { return q.result == c; });
+      [c](const probes::RequestResult& q) { return q.result() == c; });
 }
 
 int64_t CountNewConnections(const ProbeReport& r) {
   return std::count_if(
       r.burst.requests.begin(), r.burst.requests.end(),
-      [](const probes::RequestResult& q) { return q.new_connection; });
+      [](const probes::RequestResult& q) { return q.new_connection(); });
 }
 
 // The value of the gauge `name`{label="value"}, if the report has it.
@@ -164,7 +164,7 @@ TEST_F(BurstTest, OpenModelFiftyPerSecondForTwoSecondsPlansOneHundred) {
   // Arrivals are paced, not bunched: the last one is due at 1.98 s.
   absl::Duration last_intended;
   for (const auto& q : r.burst.requests) {
-    last_intended = std::max(last_intended, q.intended_start);
+    last_intended = std::max(last_intended, q.intended_start());
   }
   EXPECT_GE(last_intended, absl::Milliseconds(1900));
   EXPECT_LT(last_intended, absl::Seconds(2));
@@ -187,10 +187,10 @@ TEST_F(BurstTest, RefusedPortIsClassifiedConnect) {
       RunProbe(absl::StrCat("http://127.0.0.1:", RefusedPort(), "/ok"), m);
   EXPECT_FALSE(r.success);
   ASSERT_EQ(r.burst.requests.size(), 2u);
-  EXPECT_THAT(r.burst.requests, Each(Field(&probes::RequestResult::result,
-                                           ResultClass::kConnect)));
+  EXPECT_THAT(r.burst.requests, Each(Property(&probes::RequestResult::result,
+                                              ResultClass::kConnect)));
   EXPECT_THAT(r.burst.requests,
-              Each(Field(&probes::RequestResult::status_code, 0)));
+              Each(Property(&probes::RequestResult::status_code, 0)));
   EXPECT_THAT(
       Gauge(r, probes::kProbeHttpRequests, probes::kLabelResult, "connect"),
       Optional(2.0));
@@ -219,7 +219,7 @@ TEST_F(BurstTest, Status500IsHttpStatusAndCountedByCode) {
   EXPECT_FALSE(r.success);
   EXPECT_EQ(CountResult(r, ResultClass::kHttpStatus), 3);
   EXPECT_THAT(r.burst.requests,
-              Each(Field(&probes::RequestResult::status_code, 500)));
+              Each(Property(&probes::RequestResult::status_code, 500)));
   EXPECT_THAT(Gauge(r, probes::kProbeHttpResponses, probes::kLabelCode, "500"),
               Optional(3.0));
   EXPECT_THAT(
@@ -242,9 +242,10 @@ TEST_F(BurstTest, ConnectionClosedWithoutResponseIsProtocolEmptyReply) {
   ProbeReport r = RunProbe(target_->Url("/close"), RequestsModule(3));
   EXPECT_FALSE(r.success);
   ASSERT_EQ(r.burst.requests.size(), 3u);
-  EXPECT_THAT(r.burst.requests, Each(Field(&probes::RequestResult::result,
-                                           ResultClass::kProtocol)));
-  EXPECT_THAT(r.burst.requests[0].error, ::testing::HasSubstr("Empty reply"));
+  EXPECT_THAT(r.burst.requests, Each(Property(&probes::RequestResult::result,
+                                              ResultClass::kProtocol)));
+  EXPECT_THAT(r.burst.error(r.burst.requests[0]),
+              ::testing::HasSubstr("Empty reply"));
   EXPECT_EQ(target_->Hits("/close"), 3);
 }
 
@@ -256,7 +257,7 @@ TEST_F(BurstTest, SlowTargetTimesOutAtTheModuleTimeout) {
   const absl::Duration took = absl::Now() - start;
 
   ASSERT_EQ(r.burst.requests.size(), 1u);
-  EXPECT_EQ(r.burst.requests[0].result, ResultClass::kTimeout);
+  EXPECT_EQ(r.burst.requests[0].result(), ResultClass::kTimeout);
   EXPECT_FALSE(r.success);
   EXPECT_GE(took, absl::Milliseconds(200));
   EXPECT_LT(took, absl::Seconds(1));
@@ -267,8 +268,8 @@ TEST_F(BurstTest, SlowBodyTimesOutAfterTheHeadersArrived) {
   m.timeout = absl::Milliseconds(200);
   ProbeReport r = RunProbe(target_->Url("/slowbody?ms=3000"), m);
   ASSERT_EQ(r.burst.requests.size(), 1u);
-  EXPECT_EQ(r.burst.requests[0].result, ResultClass::kTimeout);
-  EXPECT_EQ(r.burst.requests[0].status_code, 200);  // headers were read
+  EXPECT_EQ(r.burst.requests[0].result(), ResultClass::kTimeout);
+  EXPECT_EQ(r.burst.requests[0].status_code(), 200);  // headers were read
 }
 
 TEST_F(BurstTest, ReusedConnectionsOpenAtMostOnePerVu) {
@@ -288,7 +289,7 @@ TEST_F(BurstTest, WithoutReuseEveryRequestOpensAConnection) {
   EXPECT_EQ(CountNewConnections(r), 30);
   // A fresh connection has a connect phase; a reused one has none.
   for (const auto& q : r.burst.requests) {
-    EXPECT_GT(q.phases[static_cast<int>(probes::Phase::kConnect)],
+    EXPECT_GT(q.phases()[static_cast<int>(probes::Phase::kConnect)],
               absl::ZeroDuration());
   }
 }
@@ -300,8 +301,8 @@ TEST_F(BurstTest, BodyBeyondTheLimitIsCountedAndStillASuccess) {
   m.http.body_size_limit = 1000;
   ProbeReport r = RunProbe(target_->Url("/body?bytes=2000000"), m);
   ASSERT_EQ(r.burst.requests.size(), 1u);
-  EXPECT_EQ(r.burst.requests[0].result, ResultClass::kSuccess);
-  EXPECT_EQ(r.burst.requests[0].bytes_received, 2000000);
+  EXPECT_EQ(r.burst.requests[0].result(), ResultClass::kSuccess);
+  EXPECT_EQ(r.burst.requests[0].bytes_received(), 2000000);
 }
 
 TEST_F(BurstTest, BodyCheckSeesOnlyTheKeptPrefix) {
@@ -314,16 +315,16 @@ TEST_F(BurstTest, BodyCheckSeesOnlyTheKeptPrefix) {
       {.pattern = pattern, .re = std::make_shared<RE2>(pattern)});
   ProbeReport r = RunProbe(target_->Url("/body?bytes=2000000"), m);
   ASSERT_EQ(r.burst.requests.size(), 1u);
-  EXPECT_EQ(r.burst.requests[0].result, ResultClass::kSuccess)
-      << r.burst.requests[0].error;
-  EXPECT_EQ(r.burst.requests[0].bytes_received, 2000000);
+  EXPECT_EQ(r.burst.requests[0].result(), ResultClass::kSuccess)
+      << r.burst.error(r.burst.requests[0]);
+  EXPECT_EQ(r.burst.requests[0].bytes_received(), 2000000);
 }
 
 TEST_F(BurstTest, RedirectChainIsFollowedToTheEnd) {
   ProbeReport r = RunProbe(target_->Url("/redirect?n=3"), RequestsModule(1));
   ASSERT_EQ(r.burst.requests.size(), 1u);
-  EXPECT_EQ(r.burst.requests[0].result, ResultClass::kSuccess);
-  EXPECT_EQ(r.burst.requests[0].status_code, 200);
+  EXPECT_EQ(r.burst.requests[0].result(), ResultClass::kSuccess);
+  EXPECT_EQ(r.burst.requests[0].status_code(), 200);
   EXPECT_EQ(target_->Hits("/redirect"), 4);
   EXPECT_EQ(target_->Hits("/ok"), 1);
 }
@@ -333,7 +334,7 @@ TEST_F(BurstTest, RedirectLoopIsAProtocolError) {
   m.http.max_redirects = 5;
   ProbeReport r = RunProbe(target_->Url("/loop"), m);
   ASSERT_EQ(r.burst.requests.size(), 1u);
-  EXPECT_EQ(r.burst.requests[0].result, ResultClass::kProtocol);
+  EXPECT_EQ(r.burst.requests[0].result(), ResultClass::kProtocol);
   EXPECT_EQ(target_->Hits("/loop"), 6);  // the first request + 5 redirects
 }
 
@@ -345,10 +346,10 @@ TEST_F(BurstTest, HeaderCheckFailsAsValidation) {
        .regexp = {.pattern = pattern, .re = std::make_shared<RE2>(pattern)}});
   ProbeReport r = RunProbe(target_->Url("/header?name=X-Canary&value=bad"), m);
   ASSERT_EQ(r.burst.requests.size(), 1u);
-  EXPECT_EQ(r.burst.requests[0].result, ResultClass::kValidation);
+  EXPECT_EQ(r.burst.requests[0].result(), ResultClass::kValidation);
   r = RunProbe(target_->Url("/header?name=X-Canary&value=good"), m);
   ASSERT_EQ(r.burst.requests.size(), 1u);
-  EXPECT_EQ(r.burst.requests[0].result, ResultClass::kSuccess);
+  EXPECT_EQ(r.burst.requests[0].result(), ResultClass::kSuccess);
 }
 
 class TlsBurstTest : public ::testing::Test {
@@ -392,8 +393,8 @@ TEST_F(TlsBurstTest, TrustedByCaFileSucceedsAndReportsTheCertExpiry) {
       Optional(static_cast<double>(absl::ToUnixSeconds(cert_->not_after))));
   // The handshake shows up as a tls phase on the new connection.
   EXPECT_GT(
-      r.burst.requests[0].phases[static_cast<int>(probes::Phase::kTls)] +
-          r.burst.requests[1].phases[static_cast<int>(probes::Phase::kTls)],
+      r.burst.requests[0].phases()[static_cast<int>(probes::Phase::kTls)] +
+          r.burst.requests[1].phases()[static_cast<int>(probes::Phase::kTls)],
       absl::ZeroDuration());
 }
 
@@ -405,12 +406,32 @@ TEST_F(TlsBurstTest, InsecureSkipVerifySucceeds) {
   EXPECT_EQ(CountResult(r, ResultClass::kSuccess), 1);
 }
 
+// tls.server_name: the transport addresses the server by that name (SNI and
+// certificate check) and maps it to the target's own host and port.
+TEST_F(TlsBurstTest, ServerNameIsVerifiedAndConnectsToTheTargetsAddress) {
+  config::Module m = RequestsModule(2);
+  m.http.tls.ca_file = cert_->cert_path;
+  m.http.tls.server_name = "localhost";  // in the certificate's SANs
+  ProbeReport r = RunProbe(target_->Url("/ok"), m);
+  EXPECT_TRUE(r.success) << r.burst.error(r.burst.requests[0]);
+  EXPECT_EQ(CountResult(r, ResultClass::kSuccess), 2);
+  EXPECT_EQ(target_->Hits("/ok"), 2);
+
+  target_->ResetHits();
+  m.http.tls.server_name = "not-in-the-cert.test";  // mapped, never resolved
+  r = RunProbe(target_->Url("/ok"), m);
+  EXPECT_FALSE(r.success);
+  EXPECT_EQ(CountResult(r, ResultClass::kTls), 2)
+      << r.burst.error(r.burst.requests[0]);
+  EXPECT_EQ(target_->Hits("/ok"), 0);
+}
+
 TEST_F(TlsBurstTest, UntrustedCertificateIsTls) {
   ProbeReport r = RunProbe(target_->Url("/ok"), RequestsModule(1));
   EXPECT_FALSE(r.success);
   ASSERT_EQ(r.burst.requests.size(), 1u);
-  EXPECT_EQ(r.burst.requests[0].result, ResultClass::kTls)
-      << r.burst.requests[0].error;
+  EXPECT_EQ(r.burst.requests[0].result(), ResultClass::kTls)
+      << r.burst.error(r.burst.requests[0]);
   EXPECT_EQ(target_->Hits("/ok"), 0);
 }
 

@@ -209,8 +209,9 @@ TEST(ResponseHeaderLimitTest, HugeResponseHeaderIsAProtocolFailure) {
 
   ASSERT_EQ(report.burst.requests.size(), 1u);
   const probes::RequestResult& r = report.burst.requests[0];
-  EXPECT_EQ(r.result, probes::ResultClass::kProtocol) << r.error;
-  EXPECT_THAT(r.error, HasSubstr("header"));
+  EXPECT_EQ(r.result(), probes::ResultClass::kProtocol)
+      << report.burst.error(r);
+  EXPECT_THAT(report.burst.error(r), HasSubstr("header"));
   EXPECT_FALSE(report.success);
 }
 

@@ -281,12 +281,19 @@ Resolver FakeDns(std::vector<const char*> addresses, int* calls = nullptr) {
   };
 }
 
+// The handler parses a target once and checks the parsed value.
+Target Parsed(const char* url) {
+  absl::StatusOr<Target> t = ParseTarget(url);
+  EXPECT_TRUE(t.ok()) << url << ": " << t.status();
+  return t.value_or(Target());
+}
+
 TEST(CheckTargetTest, LiteralsNeedNoResolution) {
   int calls = 0;
-  EXPECT_THAT(
-      CheckTarget(Allowlist(), "http://127.0.0.1:8080/x", FakeDns({}, &calls)),
-      IsOk());
-  EXPECT_THAT(CheckTarget(Allowlist(), "http://10.0.0.1/",
+  EXPECT_THAT(CheckTarget(Allowlist(), Parsed("http://127.0.0.1:8080/x"),
+                          FakeDns({}, &calls)),
+              IsOk());
+  EXPECT_THAT(CheckTarget(Allowlist(), Parsed("http://10.0.0.1/"),
                           FakeDns({"127.0.0.1"}, &calls)),
               StatusIs(absl::StatusCode::kPermissionDenied,
                        HasSubstr("target host 10.0.0.1: address 10.0.0.1 is "
@@ -296,9 +303,10 @@ TEST(CheckTargetTest, LiteralsNeedNoResolution) {
 
 TEST(CheckTargetTest, EveryResolvedAddressMustBeAllowed) {
   const Allowlist allow = Configured({"10.0.0.0/8"});
-  EXPECT_THAT(CheckTarget(allow, "http://db.internal/", FakeDns({"10.0.0.5"})),
-              IsOk());
-  EXPECT_THAT(CheckTarget(allow, "http://db.internal:5432/",
+  EXPECT_THAT(
+      CheckTarget(allow, Parsed("http://db.internal/"), FakeDns({"10.0.0.5"})),
+      IsOk());
+  EXPECT_THAT(CheckTarget(allow, Parsed("http://db.internal:5432/"),
                           FakeDns({"10.0.0.5", "192.168.1.1"})),
               StatusIs(absl::StatusCode::kPermissionDenied,
                        HasSubstr("target host db.internal resolves to "
@@ -309,49 +317,74 @@ TEST(CheckTargetTest, EveryResolvedAddressMustBeAllowed) {
 TEST(CheckTargetTest, PatternMatchedNamesAreNotResolved) {
   int calls = 0;
   EXPECT_THAT(CheckTarget(Configured({"*.svc.cluster.local"}),
-                          "https://web.ns.svc.cluster.local/",
+                          Parsed("https://web.ns.svc.cluster.local/"),
                           FakeDns({"8.8.8.8"}, &calls)),
               IsOk());
   EXPECT_EQ(calls, 0);
 }
 
 TEST(CheckTargetTest, UnresolvableNamePassesForTheProbeToReportDns) {
-  EXPECT_THAT(CheckTarget(Allowlist(), "http://nx.invalid/", FakeDns({})),
-              IsOk());
+  EXPECT_THAT(
+      CheckTarget(Allowlist(), Parsed("http://nx.invalid/"), FakeDns({})),
+      IsOk());
 }
 
 TEST(CheckTargetTest, RealResolverSeesLocalhostAsLoopback) {
-  EXPECT_THAT(CheckTarget(Allowlist(), "http://localhost:1/"), IsOk());
-  EXPECT_THAT(CheckTarget(Configured({"10.0.0.0/8"}), "http://localhost:1/"),
-              StatusIs(absl::StatusCode::kPermissionDenied,
-                       HasSubstr("resolves to 127.0.0.1")));
+  EXPECT_THAT(CheckTarget(Allowlist(), Parsed("http://localhost:1/")), IsOk());
+  EXPECT_THAT(
+      CheckTarget(Configured({"10.0.0.0/8"}), Parsed("http://localhost:1/")),
+      StatusIs(absl::StatusCode::kPermissionDenied,
+               HasSubstr("resolves to 127.0.0.1")));
 }
 
-TEST(SplitTargetTest, HostAndDefaultPorts) {
-  ASSERT_OK_AND_ASSIGN(HostPort a, SplitTarget("http://Example.com/x"));
+TEST(ParseTargetTest, HostAndDefaultPorts) {
+  ASSERT_OK_AND_ASSIGN(Target a, ParseTarget("http://Example.com/x"));
   EXPECT_EQ(a.port, 80);
-  ASSERT_OK_AND_ASSIGN(HostPort b, SplitTarget("https://example.com/x"));
+  EXPECT_EQ(a.port_text, "");
+  ASSERT_OK_AND_ASSIGN(Target b, ParseTarget("https://example.com/x"));
   EXPECT_EQ(b.port, 443);
-  ASSERT_OK_AND_ASSIGN(HostPort c, SplitTarget("http://[::1]:9427/"));
+  ASSERT_OK_AND_ASSIGN(Target c, ParseTarget("http://[::1]:9427/"));
   EXPECT_EQ(c.host, "[::1]");
   EXPECT_EQ(c.port, 9427);
-  EXPECT_THAT(SplitTarget("::"),
+  EXPECT_EQ(c.port_text, "9427");
+  EXPECT_THAT(ParseTarget("::"),
               StatusIs(absl::StatusCode::kInvalidArgument, ::testing::_));
+}
+
+TEST(ParseTargetTest, KeepsTheNormalizedUrlAndItsParts) {
+  ASSERT_OK_AND_ASSIGN(Target t,
+                       ParseTarget("HTTPS://u:p@Example.com:8443/a/b?x=1#f"));
+  EXPECT_EQ(t.scheme, "https");
+  EXPECT_EQ(t.host, "Example.com");
+  EXPECT_EQ(t.port, 8443);
+  EXPECT_EQ(t.path_and_query, "/a/b?x=1");
+  ASSERT_OK_AND_ASSIGN(
+      std::string url,
+      NormalizeTarget("HTTPS://u:p@Example.com:8443/a/b?x=1#f"));
+  EXPECT_EQ(t.url, url);
+  ASSERT_OK_AND_ASSIGN(Target bare, ParseTarget("localhost:8080"));
+  EXPECT_EQ(bare.url, "http://localhost:8080/");
+  EXPECT_EQ(bare.path_and_query, "/");
+}
+
+TEST(ParseTargetTest, SaysWhatIsWrong) {
+  EXPECT_THAT(ParseTarget(""), StatusIs(absl::StatusCode::kInvalidArgument,
+                                        HasSubstr("target is empty")));
+  EXPECT_THAT(ParseTarget("ftp://h/"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("has scheme \"ftp\"; only http and https")));
 }
 
 // libcurl's URL parser already rewrites odd IPv4 forms: the host the
 // handler checks is the dotted quad libcurl will connect to.
-TEST(SplitTargetTest, NormalizeTargetDotsOddIPv4Forms) {
+TEST(ParseTargetTest, DotsOddIPv4Forms) {
   for (const char* odd : {"2130706433", "0x7f.1", "0177.0.0.1", "127.1"}) {
-    ASSERT_OK_AND_ASSIGN(std::string url, NormalizeTarget(odd));
-    ASSERT_OK_AND_ASSIGN(HostPort hp, SplitTarget(url));
-    EXPECT_EQ(hp.host, "127.0.0.1") << odd;
+    ASSERT_OK_AND_ASSIGN(Target t, ParseTarget(odd));
+    EXPECT_EQ(t.host, "127.0.0.1") << odd;
   }
   // IPv4-mapped IPv6 is left as written: NumericHost folds it.
-  ASSERT_OK_AND_ASSIGN(std::string url,
-                       NormalizeTarget("http://[::ffff:10.0.0.1]/"));
-  ASSERT_OK_AND_ASSIGN(HostPort hp, SplitTarget(url));
-  EXPECT_THAT(Configured({"10.0.0.0/8"}).CheckHost(hp.host, hp.port), IsOk());
+  ASSERT_OK_AND_ASSIGN(Target t, ParseTarget("http://[::ffff:10.0.0.1]/"));
+  EXPECT_THAT(Configured({"10.0.0.0/8"}).CheckHost(t.host, t.port), IsOk());
 }
 
 }  // namespace

@@ -25,12 +25,12 @@ TEST(BurstObserverTest, SeesEveryRequestInRecordedOrder) {
   std::vector<absl::Duration> seen;
   ASSERT_OK_AND_ASSIGN(BurstResult r, RunBurst(plan, &transport, &clock,
                                                [&](const RequestResult& q) {
-                                                 seen.push_back(q.latency);
+                                                 seen.push_back(q.latency());
                                                }));
   ASSERT_EQ(seen.size(), 7u);
   ASSERT_EQ(r.requests.size(), seen.size());
   for (size_t i = 0; i < seen.size(); ++i) {
-    EXPECT_EQ(seen[i], r.requests[i].latency) << i;
+    EXPECT_EQ(seen[i], r.requests[i].latency()) << i;
   }
 }
 
@@ -47,7 +47,7 @@ TEST(BurstObserverTest, SeesRequestsCutByTheBudget) {
   ASSERT_OK_AND_ASSIGN(
       BurstResult r,
       RunBurst(plan, &transport, &clock, [&](const RequestResult& q) {
-        if (q.result == ResultClass::kTimeout) {
+        if (q.result() == ResultClass::kTimeout) {
           ++timeouts;
         }
       }));

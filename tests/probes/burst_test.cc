@@ -15,6 +15,7 @@ using ::canary::testing::FakeClock;
 using ::canary::testing::FakeTransport;
 using ::testing::Each;
 using ::testing::Field;
+using ::testing::Property;
 
 config::BurstConfig Closed(int vus, absl::Duration think,
                            std::optional<absl::Duration> duration,
@@ -117,9 +118,9 @@ TEST(BurstTest, ClosedModelTenVusThinkOneSecondForThreeSeconds) {
   EXPECT_EQ(transport.max_in_flight(), 10);
   std::map<int, int> per_vu;
   for (const RequestResult& q : r.requests) {
-    ++per_vu[q.vu];
-    EXPECT_EQ(q.latency, absl::Milliseconds(20));
-    EXPECT_EQ(q.intended_start, q.actual_start);
+    ++per_vu[q.vu()];
+    EXPECT_EQ(q.latency(), absl::Milliseconds(20));
+    EXPECT_EQ(q.intended_start(), q.actual_start());
   }
   EXPECT_EQ(per_vu.size(), 10u);
   for (const auto& [vu, n] : per_vu) EXPECT_EQ(n, 3) << "vu " << vu;
@@ -190,7 +191,7 @@ TEST(BurstTest, OpenModelCountsDropsWhenEveryVuIsBusy) {
     EXPECT_EQ((s.at - t0) % absl::Milliseconds(10), absl::ZeroDuration());
   }
   EXPECT_THAT(r.requests,
-              Each(Field(&RequestResult::latency, absl::Milliseconds(50))));
+              Each(Property(&RequestResult::latency, absl::Milliseconds(50))));
 }
 
 TEST(BurstTest, OpenModelLatencyIncludesLateSend) {
@@ -207,11 +208,11 @@ TEST(BurstTest, OpenModelLatencyIncludesLateSend) {
   ASSERT_OK_AND_ASSIGN(BurstResult r, RunBurst(plan, &transport, &clock));
   ASSERT_EQ(r.requests.size(), 2u);
   const RequestResult& late =
-      r.requests[0].intended_start == absl::Milliseconds(10) ? r.requests[0]
-                                                             : r.requests[1];
-  EXPECT_EQ(late.intended_start, absl::Milliseconds(10));
-  EXPECT_EQ(late.actual_start, absl::Milliseconds(30));
-  EXPECT_EQ(late.latency, absl::Milliseconds(25));
+      r.requests[0].intended_start() == absl::Milliseconds(10) ? r.requests[0]
+                                                               : r.requests[1];
+  EXPECT_EQ(late.intended_start(), absl::Milliseconds(10));
+  EXPECT_EQ(late.actual_start(), absl::Milliseconds(30));
+  EXPECT_EQ(late.latency(), absl::Milliseconds(25));
 }
 
 TEST(BurstTest, BudgetBoundsALongerBurst) {
@@ -234,7 +235,7 @@ TEST(BurstTest, RequestTimeoutIsCappedByWhatIsLeftOfTheBudget) {
   ASSERT_OK_AND_ASSIGN(BurstResult r, RunBurst(plan, &transport, &clock));
   ASSERT_EQ(r.requests.size(), 3u);
   EXPECT_THAT(r.requests,
-              Each(Field(&RequestResult::result, ResultClass::kTimeout)));
+              Each(Property(&RequestResult::result, ResultClass::kTimeout)));
   EXPECT_THAT(
       transport.starts(),
       Each(Field(&FakeTransport::StartRecord::timeout, absl::Seconds(1))));

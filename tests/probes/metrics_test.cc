@@ -128,14 +128,14 @@ void ExpectPromtoolAccepts(const std::string& text) {
 
 RequestResult Response(ResultClass result, int code, absl::Duration latency) {
   RequestResult r;
-  r.result = result;
-  r.status_code = code;
-  r.latency = latency;
+  r.set_result(result);
+  r.set_status_code(code);
+  r.set_latency(latency);
   return r;
 }
 
 void SetPhase(RequestResult& r, Phase p, absl::Duration d) {
-  r.phases[static_cast<int>(p)] = d;
+  r.set_phase(p, d);
 }
 
 config::Threshold MakeThreshold(std::string source) {
@@ -163,43 +163,43 @@ BurstResult NormalBurst() {
 
   RequestResult r1 =
       Response(ResultClass::kSuccess, 200, absl::Milliseconds(50));
-  r1.new_connection = true;
+  r1.set_new_connection(true);
   SetPhase(r1, Phase::kResolve, absl::Milliseconds(5));
   SetPhase(r1, Phase::kConnect, absl::Milliseconds(10));
   SetPhase(r1, Phase::kProcessing, absl::Milliseconds(30));
   SetPhase(r1, Phase::kTransfer, absl::Milliseconds(5));
-  r1.bytes_received = 100;
+  r1.set_bytes_received(100);
 
   RequestResult r2 =
       Response(ResultClass::kSuccess, 200, absl::Milliseconds(200));
   SetPhase(r2, Phase::kProcessing, absl::Milliseconds(150));
   SetPhase(r2, Phase::kTransfer, absl::Milliseconds(50));
-  r2.bytes_received = 200;
+  r2.set_bytes_received(200);
 
   RequestResult r3 =
       Response(ResultClass::kHttpStatus, 503, absl::Milliseconds(700));
-  r3.new_connection = true;
+  r3.set_new_connection(true);
   SetPhase(r3, Phase::kResolve, absl::Milliseconds(1));
   SetPhase(r3, Phase::kConnect, absl::Milliseconds(600));
   SetPhase(r3, Phase::kProcessing, absl::Milliseconds(600));
   SetPhase(r3, Phase::kTransfer, absl::Milliseconds(97));
-  r3.bytes_received = 50;
+  r3.set_bytes_received(50);
 
   // No response: neither latency nor phases are observed.
   RequestResult r4 = Response(ResultClass::kTimeout, 0, absl::Seconds(2));
-  r4.new_connection = true;
+  r4.set_new_connection(true);
   SetPhase(r4, Phase::kResolve, absl::Milliseconds(1));
   SetPhase(r4, Phase::kConnect, absl::Milliseconds(1));
   SetPhase(r4, Phase::kProcessing, absl::Seconds(2));
   RequestResult r5 = Response(ResultClass::kConnect, 0, absl::Milliseconds(1));
-  r5.new_connection = true;
+  r5.set_new_connection(true);
   SetPhase(r5, Phase::kResolve, absl::Milliseconds(1));
 
   RequestResult r6 =
       Response(ResultClass::kValidation, 200, absl::Milliseconds(1500));
   SetPhase(r6, Phase::kProcessing, absl::Milliseconds(1200));
   SetPhase(r6, Phase::kTransfer, absl::Milliseconds(300));
-  r6.bytes_received = 10;
+  r6.set_bytes_received(10);
 
   b.requests = {r1, r2, r3, r4, r5, r6};
   return b;
@@ -212,7 +212,7 @@ BurstResult TlsBurst() {
   b.earliest_cert_expiry = absl::FromUnixSeconds(1767225600);
   RequestResult r1 =
       Response(ResultClass::kSuccess, 200, absl::Milliseconds(80));
-  r1.new_connection = true;
+  r1.set_new_connection(true);
   SetPhase(r1, Phase::kResolve, absl::Milliseconds(2));
   SetPhase(r1, Phase::kConnect, absl::Milliseconds(3));
   SetPhase(r1, Phase::kTls, absl::Milliseconds(40));

@@ -29,7 +29,7 @@ class ProberTest : public ::testing::Test {
   std::unique_ptr<Prober> MakeProber(std::function<Completion(int64_t)> make) {
     return NewProber(
         [this, make](
-            const std::string&, const config::Module&, int,
+            const Target&, const config::Module&, int,
             const Allowlist&) -> absl::StatusOr<std::unique_ptr<Transport>> {
           return std::make_unique<FakeTransport>(
               &clock_, [make](int64_t seq, int) { return make(seq); });
@@ -119,7 +119,7 @@ TEST_F(ProberTest, LatencyThresholdAloneDoesNotHideErrors) {
 TEST_F(ProberTest, TransportFailureIsDataNotACrash) {
   module_.burst.requests = 3;
   auto prober = NewProber(
-      [](const std::string&, const config::Module&, int,
+      [](const Target&, const config::Module&, int,
          const Allowlist&) -> absl::StatusOr<std::unique_ptr<Transport>> {
         return absl::InternalError("curl_multi_init failed");
       },
@@ -127,8 +127,8 @@ TEST_F(ProberTest, TransportFailureIsDataNotACrash) {
   ProbeReport r = Run(*prober);
   EXPECT_FALSE(r.success);
   ASSERT_EQ(r.burst.requests.size(), 1u);
-  EXPECT_EQ(r.burst.requests[0].result, ResultClass::kOther);
-  EXPECT_THAT(r.burst.requests[0].error, HasSubstr("curl_multi_init"));
+  EXPECT_EQ(r.burst.requests[0].result(), ResultClass::kOther);
+  EXPECT_THAT(r.burst.error(r.burst.requests[0]), HasSubstr("curl_multi_init"));
   EXPECT_THAT(SerializeFamilies(r.families),
               HasSubstr("probe_http_requests{result=\"other\"} 1"));
 }

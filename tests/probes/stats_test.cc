@@ -76,9 +76,9 @@ TEST(QuantileTest, NaNQuantileIsNaN) {
 RequestResult Request(ResultClass result, int status_code,
                       absl::Duration latency) {
   RequestResult r;
-  r.result = result;
-  r.status_code = status_code;
-  r.latency = latency;
+  r.set_result(result);
+  r.set_status_code(status_code);
+  r.set_latency(latency);
   return r;
 }
 

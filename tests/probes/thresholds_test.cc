@@ -34,12 +34,12 @@ BurstStats Sample() {
   BurstResult burst;
   for (int ms : {500, 125, 1000, 250}) {
     RequestResult r;
-    r.result = ResultClass::kSuccess;
-    r.status_code = 200;
-    r.latency = absl::Milliseconds(ms);
+    r.set_result(ResultClass::kSuccess);
+    r.set_status_code(200);
+    r.set_latency(absl::Milliseconds(ms));
     burst.requests.push_back(r);
   }
-  burst.requests[2].result = ResultClass::kHttpStatus;
+  burst.requests[2].set_result(ResultClass::kHttpStatus);
   return ComputeStats(burst);
 }
 
@@ -47,8 +47,8 @@ BurstStats Sample() {
 BurstStats NoResponses() {
   BurstResult burst;
   RequestResult r;
-  r.result = ResultClass::kConnect;
-  r.latency = absl::Milliseconds(3);
+  r.set_result(ResultClass::kConnect);
+  r.set_latency(absl::Milliseconds(3));
   burst.requests = {r, r};
   return ComputeStats(burst);
 }
