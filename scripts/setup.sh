@@ -8,7 +8,8 @@ pkgs=(cmake ninja-build pkg-config g++ libcivetweb-dev civetweb prometheus-cpp-d
       libcurl4-openssl-dev libssl-dev libtomlplusplus-dev libabsl-dev libre2-dev ca-certificates
       libcrypt-dev)
 test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev prometheus openssl curl
-           chromium yamllint prometheus-alertmanager jq)
+           chromium yamllint prometheus-alertmanager jq
+           docker.io debootstrap iptables git)
 
 want=("${pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then want+=("${test_pkgs[@]}"); fi
