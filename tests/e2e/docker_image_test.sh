@@ -32,7 +32,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 docker=/usr/bin/docker  # an unrelated client may come first on PATH
 state=${CANARY_DOCKER_STATE:-/var/cache/canary_exporter-test}
-run_dir=/run/canary_exporter-test-docker
+# Socket, pidfile and exec root: one set per state directory.
+run_dir=/run/canary_exporter-test-docker-$(printf %s "$state" | md5sum | cut -c1-8)
 start=$SECONDS
 
 fail() {
@@ -207,7 +208,7 @@ check "the burst sent the mounted module's 3 requests" \
 logs=$("$docker" logs "$container" 2>&1)
 check "the log names the mounted config file" \
   grep -q 'loaded config.*source=/etc/canary_exporter/config.toml' <<<"$logs"
-check "--log.level=debug took effect" grep -q 'level=debug' <<<"$logs"
+check "--log.level=debug took effect" grep -q 'level=debug.*probe finished' <<<"$logs"
 
 # --- non-root ---------------------------------------------------------------
 comm=$("$docker" exec "$container" cat /proc/1/comm)
