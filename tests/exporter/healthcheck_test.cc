@@ -1,9 +1,5 @@
 #include "exporter/healthcheck.h"
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <memory>
 #include <sstream>
 #include <string>
@@ -14,43 +10,20 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/exporter/fake_prober.h"
+#include "tests/testing/hostile_server.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/target_server.h"
 
 namespace canary::exporter {
 namespace {
 
+using ::canary::testing::Hostile;
+using ::canary::testing::HostileServer;
 using ::canary::testing::IsOk;
 using ::canary::testing::StatusIs;
 using ::canary::testing::TargetServer;
+using ::canary::testing::UnusedLoopbackPort;
 using ::testing::HasSubstr;
-
-// A listening loopback socket that never accepts: connects succeed (the
-// kernel's backlog), nothing ever answers. Closing it frees the port.
-class SilentListener {
- public:
-  SilentListener() {
-    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-    EXPECT_EQ(listen(fd_, 4), 0);
-    EXPECT_EQ(getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-    port_ = ntohs(addr.sin_port);
-  }
-  ~SilentListener() { Close(); }
-  void Close() {
-    if (fd_ >= 0) close(fd_);
-    fd_ = -1;
-  }
-  int port() const { return port_; }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-};
 
 int RunCommand(std::vector<std::string> args, std::string* out,
                std::string* err) {
@@ -98,9 +71,7 @@ TEST(HealthcheckTest, WildcardHostIsCheckedOnLoopback) {
 }
 
 TEST(HealthcheckTest, NothingListeningIsUnavailable) {
-  SilentListener l;
-  const int port = l.port();
-  l.Close();  // the port is now free: connect is refused
+  ASSERT_OK_AND_ASSIGN(int port, UnusedLoopbackPort());
   EXPECT_THAT(CheckHealthy(absl::StrCat("127.0.0.1:", port), absl::Seconds(5)),
               StatusIs(absl::StatusCode::kUnavailable, HasSubstr("connect")));
 
@@ -112,11 +83,26 @@ TEST(HealthcheckTest, NothingListeningIsUnavailable) {
 }
 
 TEST(HealthcheckTest, NoAnswerInTimeIsDeadlineExceeded) {
-  SilentListener l;
-  EXPECT_THAT(CheckHealthy(absl::StrCat("127.0.0.1:", l.port()),
+  ASSERT_OK_AND_ASSIGN(auto server,
+                       HostileServer::Start(Hostile::kNeverAnswer));
+  EXPECT_THAT(CheckHealthy(absl::StrCat("127.0.0.1:", server->port()),
                            absl::Milliseconds(200)),
               StatusIs(absl::StatusCode::kDeadlineExceeded,
                        HasSubstr("no answer in time")));
+}
+
+TEST(HealthcheckTest, ServerErrorsAndNonHttpAnswersAreUnhealthy) {
+  ASSERT_OK_AND_ASSIGN(auto errors,
+                       HostileServer::Start(Hostile::kServerErrors));
+  EXPECT_THAT(
+      CheckHealthy(absl::StrCat("127.0.0.1:", errors->port()),
+                   absl::Seconds(5)),
+      StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(" 503")));
+  ASSERT_OK_AND_ASSIGN(auto garbage, HostileServer::Start(Hostile::kGarbage));
+  EXPECT_THAT(CheckHealthy(absl::StrCat("127.0.0.1:", garbage->port()),
+                           absl::Seconds(5)),
+              StatusIs(absl::StatusCode::kUnavailable,
+                       HasSubstr("not an HTTP answer")));
 }
 
 TEST(HealthcheckTest, BadAddressOrArgumentsAreUsageErrors) {
