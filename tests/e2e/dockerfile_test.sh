@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# dockerfile_test.sh: checks the Dockerfile's structure in a second, without
+# dockerfile_test.sh: checks the Dockerfile's structure in seconds, without
 # a Docker engine (docker_image_test.sh builds and runs the image for real):
 # a Debian 12 build stage that installs with scripts/setup.sh and takes the
 # revision as a build arg, a Debian 12 slim runtime stage installing only
