@@ -89,6 +89,7 @@ cleanup() {
       kill -KILL "$dockerd_pid"
     fi
     wait "$dockerd_pid" 2>/dev/null
+    rm -rf "$run_dir" 2>/dev/null
   fi
   rm -rf "$tmp"
   echo "docker_image_test: $passed checks passed in $((SECONDS - start)) s"
