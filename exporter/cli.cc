@@ -6,6 +6,7 @@
 #include <array>
 #include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -21,6 +22,7 @@
 #include "absl/strings/strip.h"
 #include "base/sync.h"
 #include "config/loader.h"
+#include "exporter/flags.h"
 #include "exporter/report_format.h"
 #include "probes/allowlist.h"
 #include "probes/metrics.h"
@@ -134,6 +136,7 @@ void ProgressLoop(std::ostream& out, canary::Notification& done,
 
 absl::StatusOr<ProbeArgs> ParseProbeArgs(int argc, char** argv) {
   ProbeArgs args;
+  if (const char* file = std::getenv(kConfigFileEnv)) args.config_file = file;
   bool have_target = false;
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
@@ -204,8 +207,9 @@ std::string ProbeUsage() {
          "2 on usage\nor config errors. Usable as a CI performance gate.\n"
          "\n"
          "Flags:\n"
-         "  --config.file=FILE   TOML configuration (default: the embedded "
-         "default)\n"
+         "  --config.file=FILE   TOML configuration (default: "
+         "$CANARY_CONFIG_FILE, else the\n"
+         "                       embedded default)\n"
          "  --module=NAME        module to run (default \"canary\")\n"
          "  --timeout=DURATION   budget of the whole probe (default: the "
          "burst's duration\n"

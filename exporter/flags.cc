@@ -1,6 +1,7 @@
 #include "exporter/flags.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <optional>
 
 #include "absl/status/status.h"
@@ -85,6 +86,7 @@ bool IsValueFlag(absl::string_view name) {
 
 absl::StatusOr<Flags> ParseFlags(int argc, char** argv) {
   Flags flags;
+  if (const char* file = std::getenv(kConfigFileEnv)) flags.config_file = file;
   for (int i = 1; i < argc; ++i) {
     absl::string_view arg = argv[i];
     if (arg == "-h") {
@@ -139,8 +141,9 @@ std::string Usage() {
       "short paced burst of HTTP requests.\n"
       "\n"
       "Flags:\n"
-      "  --config.file=FILE          TOML configuration file (default: the "
-      "embedded default config)\n"
+      "  --config.file=FILE          TOML configuration file (default: $",
+      kConfigFileEnv,
+      ", else the embedded default config)\n"
       "  --web.listen-address=ADDR   address to listen on (default \"",
       kDefaultListenAddress,
       "\" = all interfaces, port 9427; \"127.0.0.1:0\" = a free port)\n"

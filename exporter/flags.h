@@ -6,7 +6,8 @@
 //                                << Usage(); return 2; }
 //
 // Flags (every value flag accepts `--name=value` and `--name value`):
-//   --config.file=F           TOML config; empty (default) = embedded default
+//   --config.file=F           TOML config; default $CANARY_CONFIG_FILE, and
+//                             without it (or empty) the embedded default
 //   --web.listen-address=A    default ":9427" (all interfaces, port 9427);
 //                             "127.0.0.1:0" picks a free port
 //   --timeout-offset=D        subtracted from the scrape timeout; default
@@ -33,6 +34,9 @@
 namespace canary::exporter {
 
 inline constexpr char kDefaultListenAddress[] = ":9427";
+// Names the config file when --config.file is not given (the container image
+// sets it, so `docker run IMAGE --any.flag` keeps the image's config file).
+inline constexpr char kConfigFileEnv[] = "CANARY_CONFIG_FILE";
 
 struct Flags {
   std::string config_file;  // empty: the embedded default config

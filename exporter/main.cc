@@ -15,6 +15,7 @@
 #include "exporter/cli.h"
 #include "exporter/config_store.h"
 #include "exporter/flags.h"
+#include "exporter/healthcheck.h"
 #include "exporter/log.h"
 #include "exporter/self_metrics.h"
 #include "exporter/server.h"
@@ -48,6 +49,9 @@ int Run(int argc, char** argv) {
   // A subcommand comes first, before the server's flags.
   if (argc > 1 && absl::string_view(argv[1]) == "probe") {
     return RunProbeCommand(argc - 1, argv + 1, std::cout, std::cerr);
+  }
+  if (argc > 1 && absl::string_view(argv[1]) == "healthcheck") {
+    return RunHealthcheckCommand(argc - 1, argv + 1, std::cout, std::cerr);
   }
   absl::StatusOr<Flags> flags = ParseFlags(argc, argv);
   if (!flags.ok()) {

@@ -8,7 +8,8 @@ pkgs=(cmake ninja-build pkg-config g++ libcivetweb-dev civetweb prometheus-cpp-d
       libcurl4-openssl-dev libssl-dev libtomlplusplus-dev libabsl-dev libre2-dev ca-certificates
       libcrypt-dev)
 test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev prometheus openssl curl
-           chromium yamllint python3-yaml prometheus-alertmanager jq)
+           chromium yamllint python3-yaml prometheus-alertmanager jq
+           docker.io debootstrap iptables git)
 # The Kubernetes manifest test validates with pinned npm packages (Node.js
 # and npm from Debian; a machine that already has another Node.js keeps it).
 if ! command -v npm >/dev/null; then test_pkgs+=(nodejs npm); fi

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# dockerfile_test.sh: checks the Dockerfile's structure without a Docker
-# engine (none runs on our machines): a Debian 12 build stage that installs
-# with scripts/setup.sh, a Debian 12 slim runtime stage installing only
+# dockerfile_test.sh: checks the Dockerfile's structure in seconds, without
+# a Docker engine (docker_image_test.sh builds and runs the image for real):
+# a Debian 12 build stage that installs with scripts/setup.sh and takes the
+# revision as a build arg, a Debian 12 slim runtime stage installing only
 # scripts/runtime-packages.txt, a non-root USER, EXPOSE of the default port,
-# blackbox-style ENTRYPOINT + CMD with the baked-in default config; and that
-# the runtime package list covers every library the built binary needs.
+# the binary as ENTRYPOINT with the baked-in config file as the default of
+# --config.file through CANARY_CONFIG_FILE (not a CMD, which any `docker run`
+# flag would replace), a HEALTHCHECK by the binary itself; and that the
+# runtime package list covers every library the built binary needs.
 # Usage: dockerfile_test.sh path/to/canary_exporter
 set -euo pipefail
 
@@ -45,6 +48,12 @@ check "the README's commands use the same setup script" \
   grep -q 'scripts/setup.sh' "$root/scripts/run.sh" "$root/scripts/test.sh"
 check "the build stage builds canary_exporter" \
   grep -qE 'cmake --build .*--target canary_exporter' "$tmp/build"
+check "the build stage passes the CANARY_REVISION build arg to cmake" \
+  grep -qE '^ARG CANARY_REVISION' "$tmp/build"
+# shellcheck disable=SC2016  # the Dockerfile's literal ${CANARY_REVISION}
+check "cmake gets -DCANARY_REVISION from it" \
+  grep -q -- '-DCANARY_REVISION="${CANARY_REVISION}"' "$tmp/build"
+check ".git stays out of the build context" grep -qx '.git' "$root/.dockerignore"
 check "the build stage checks the baked-in default config" \
   grep -q -- '--config.dump-default > /config.toml.*--config.check --config.file=/config.toml' \
   "$tmp/build"
@@ -75,17 +84,22 @@ default_port() { "$bin" --help | grep -q '":9427"'; }
 check "the binary's default port is 9427" default_port
 check "ENTRYPOINT is the binary, exec form" \
   grep -qx 'ENTRYPOINT \["/bin/canary_exporter"\]' "$tmp/runtime"
-check "CMD is the baked-in config file, exec form" \
-  grep -qx 'CMD \["--config.file=/etc/canary_exporter/config.toml"\]' "$tmp/runtime"
-check "the config file is copied to where CMD points" \
+no_cmd() { ! grep -q '^CMD ' "$tmp/runtime"; }
+check "no CMD: flags given to docker run replace nothing" no_cmd
+check "CANARY_CONFIG_FILE names the baked-in config file" \
+  grep -qx 'ENV CANARY_CONFIG_FILE=/etc/canary_exporter/config.toml' "$tmp/runtime"
+check "the binary reads CANARY_CONFIG_FILE" \
+  grep -q 'kConfigFileEnv\[\] = "CANARY_CONFIG_FILE"' "$root/exporter/flags.h"
+check "the config file is copied to where CANARY_CONFIG_FILE points" \
   grep -qx 'COPY --from=build /config.toml /etc/canary_exporter/config.toml' "$tmp/runtime"
 check "the binary is copied from the build stage" \
   grep -qx 'COPY --from=build /build/canary_exporter /bin/canary_exporter' "$tmp/runtime"
-entrypoint_cmd_last() {
-  tail -n 2 "$tmp/runtime" | head -n1 | grep -q '^ENTRYPOINT' &&
-    tail -n1 "$tmp/runtime" | grep -q '^CMD'
-}
-check "ENTRYPOINT and CMD come last" entrypoint_cmd_last
+check "HEALTHCHECK runs the binary's own healthcheck, exec form" \
+  grep -qE '^HEALTHCHECK .*CMD \["/bin/canary_exporter", "healthcheck"\]$' "$tmp/runtime"
+entrypoint_last() { tail -n1 "$tmp/runtime" | grep -q '^ENTRYPOINT'; }
+check "ENTRYPOINT comes last" entrypoint_last
+healthcheck_usage() { "$bin" healthcheck --help | grep -q 'usage: canary_exporter healthcheck'; }
+check "the binary has the healthcheck subcommand" healthcheck_usage
 
 # What the build stage does with the default config, done here for real.
 "$bin" --config.dump-default >"$tmp/config.toml"

@@ -4,16 +4,19 @@
 #include <vector>
 
 #include "config/threshold.h"
+#include "exporter/flags.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "probes/stats.h"
 #include "probes/thresholds.h"
+#include "tests/testing/scoped_env.h"
 #include "tests/testing/status_matchers.h"
 
 namespace canary::exporter {
 namespace {
 
 using ::canary::testing::IsOk;
+using ::canary::testing::ScopedEnv;
 using ::canary::testing::StatusIs;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -44,6 +47,16 @@ TEST(ParseProbeArgsTest, DefaultsToCanaryModuleAndSummary) {
   EXPECT_EQ(a.output, CliOutput::kSummary);
   EXPECT_FALSE(a.timeout.has_value());
   EXPECT_TRUE(a.config_file.empty());
+}
+
+// `docker run IMAGE probe URL` uses the image's config file too.
+TEST(ParseProbeArgsTest, ConfigFileDefaultsToTheEnvironmentFlagWins) {
+  ScopedEnv env(kConfigFileEnv, "/etc/canary_exporter/config.toml");
+  ASSERT_OK_AND_ASSIGN(ProbeArgs a, Parse({"localhost:8080"}));
+  EXPECT_EQ(a.config_file, "/etc/canary_exporter/config.toml");
+  ASSERT_OK_AND_ASSIGN(ProbeArgs b,
+                       Parse({"--config.file", "mine.toml", "localhost:8080"}));
+  EXPECT_EQ(b.config_file, "mine.toml");
 }
 
 TEST(ParseProbeArgsTest, TimeoutTakesSecondsOrDurations) {

@@ -5,12 +5,14 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/testing/scoped_env.h"
 #include "tests/testing/status_matchers.h"
 
 namespace canary::exporter {
 namespace {
 
 using ::canary::testing::IsOk;
+using ::canary::testing::ScopedEnv;
 using ::canary::testing::StatusIs;
 using ::testing::HasSubstr;
 
@@ -32,6 +34,24 @@ TEST(FlagsTest, DefaultsWithoutArguments) {
   EXPECT_EQ(f.log_format, LogFormat::kLogfmt);
   EXPECT_FALSE(f.help);
   EXPECT_FALSE(f.version);
+}
+
+// The image sets CANARY_CONFIG_FILE, so `docker run IMAGE --log.level=debug`
+// keeps the image's config file instead of silently dropping it.
+TEST(FlagsTest, ConfigFileDefaultsToTheEnvironmentAndOtherFlagsKeepIt) {
+  ScopedEnv env(kConfigFileEnv, "/etc/canary_exporter/config.toml");
+  ASSERT_OK_AND_ASSIGN(Flags f, Parse({"--log.level=debug"}));
+  EXPECT_EQ(f.config_file, "/etc/canary_exporter/config.toml");
+  EXPECT_EQ(f.log_level, LogLevel::kDebug);
+}
+
+TEST(FlagsTest, ConfigFileFlagWinsOverTheEnvironment) {
+  ScopedEnv env(kConfigFileEnv, "/etc/canary_exporter/config.toml");
+  ASSERT_OK_AND_ASSIGN(Flags f, Parse({"--config.file=mine.toml"}));
+  EXPECT_EQ(f.config_file, "mine.toml");
+  // An empty value selects the embedded default again.
+  ASSERT_OK_AND_ASSIGN(Flags g, Parse({"--config.file="}));
+  EXPECT_EQ(g.config_file, "");
 }
 
 struct GoodCase {
