@@ -3,11 +3,11 @@
 #include <string>
 #include <vector>
 
-#include "config/threshold.h"
+#include "config/threshold_syntax.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "probes/stats.h"
-#include "probes/thresholds.h"
+#include "probes/threshold_check.h"
 #include "tests/testing/status_matchers.h"
 
 namespace canary::exporter {
