@@ -25,6 +25,7 @@
 #include "absl/time/time.h"
 #include "base/status_macros.h"
 #include "config/allowed_target.h"
+#include "config/key_table.h"
 #include "config/parse.h"
 #include "config/secrets.h"
 #include "config/threshold_syntax.h"
@@ -32,181 +33,6 @@
 
 namespace canary::config {
 namespace {
-
-// ---- the table machinery ----
-
-// Reads one value of the file into a V.
-template <typename V>
-using Reader = std::function<absl::StatusOr<V>(const Value&)>;
-
-// One key of a table. `read` gets the whole table, so a key may depend on
-// keys read before it; it is null for a key another entry reads (the
-// `*_file` half of a secret).
-template <typename T>
-struct Key {
-  absl::string_view name;
-  std::function<absl::Status(const Value& table, T& out)> read;
-  bool first = false;     // First()
-  bool required = false;  // Required()
-};
-
-// One TOML table: its keys in documentation order (unknown-key suggestions
-// prefer the earlier key), and the rules over several keys.
-template <typename T>
-struct Table {
-  absl::string_view name;  // as SchemaTables() reports it
-  std::vector<Key<T>> keys;
-  // Before any key is read (pairs of keys), after all (defaults that depend
-  // on other keys).
-  std::function<absl::Status(const Value& table, T& out)> before;
-  std::function<absl::Status(const Value& table, T& out)> after;
-};
-
-template <typename T>
-absl::Status ReadTable(const Value& t, const Table<T>& table, T& out) {
-  std::vector<absl::string_view> names;
-  for (const Key<T>& k : table.keys) names.push_back(k.name);
-  RETURN_IF_ERROR(t.CheckKeys(names));
-  for (const Key<T>& k : table.keys) {
-    if (k.required && !t.Has(k.name)) {
-      return t.Error(absl::StrCat("missing required key \"", k.name, "\""));
-    }
-  }
-  if (table.before) RETURN_IF_ERROR(table.before(t, out));
-  for (bool first : {true, false}) {
-    for (const Key<T>& k : table.keys) {
-      if (k.first == first && k.read) RETURN_IF_ERROR(k.read(t, out));
-    }
-  }
-  if (table.after) RETURN_IF_ERROR(table.after(t, out));
-  return absl::OkStatus();
-}
-
-// A key that, when present, `read` turns into `member`.
-template <typename T, typename M, typename V>
-Key<T> Field(absl::string_view name, M T::*member, Reader<V> read) {
-  return {name, [name, member, read](const Value& t, T& out) -> absl::Status {
-            std::optional<Value> v = t.Get(name);
-            if (!v.has_value()) return absl::OkStatus();
-            ASSIGN_OR_RETURN(out.*member, read(*v));
-            return absl::OkStatus();
-          }};
-}
-
-// A key read with code of its own (cross-key rules, several fields).
-template <typename T>
-Key<T> Custom(absl::string_view name,
-              std::function<absl::Status(const Value& table, T& out)> read) {
-  return {name, std::move(read)};
-}
-
-// A key that must be present.
-template <typename T>
-Key<T> Required(Key<T> key) {
-  key.required = true;
-  return key;
-}
-
-// A key read before the others of its table: later keys depend on it, or
-// its value errors must not hide behind a missing file.
-template <typename T>
-Key<T> First(Key<T> key) {
-  key.first = true;
-  return key;
-}
-
-// The `table` key of a parent, or an empty table at the same path when the
-// key is absent (a table whose defaults depend on its keys).
-Value GetOrEmpty(const Value& parent, absl::string_view key) {
-  static const Node* const kEmpty = new Node;
-  std::optional<Value> v = parent.Get(key);
-  if (v.has_value()) return *v;
-  return Value(*kEmpty, ChildPath(parent.path(), key), parent.filename());
-}
-
-// ---- readers of value syntaxes ----
-
-Reader<std::string> String() {
-  return [](const Value& v) { return v.String(); };
-}
-
-Reader<bool> Bool() {
-  return [](const Value& v) { return v.Bool(); };
-}
-
-// `read`, then `ok` must hold, else the error `what(value)`.
-template <typename V>
-Reader<V> Where(Reader<V> read, std::function<bool(const V&)> ok,
-                std::function<std::string(const V&)> what) {
-  return [read, ok, what](const Value& v) -> absl::StatusOr<V> {
-    ASSIGN_OR_RETURN(V value, read(v));
-    if (!ok(value)) return v.Error(what(value));
-    return value;
-  };
-}
-
-template <typename I>
-Reader<I> IntIn(int64_t min, int64_t max) {
-  return [min, max](const Value& v) -> absl::StatusOr<I> {
-    ASSIGN_OR_RETURN(int64_t n, v.Int(min, max));
-    return static_cast<I>(n);
-  };
-}
-
-// A duration in (0, max], or [0, max] when `zero_ok`.
-Reader<absl::Duration> DurationIn(bool zero_ok, absl::Duration max) {
-  return [zero_ok, max](const Value& v) { return v.Duration(zero_ok, max); };
-}
-
-// A string naming one of `choices`. `quote` quotes them in messages (for
-// values that look like numbers) and names them in the type error too.
-template <typename E>
-Reader<E> OneOf(std::vector<std::pair<std::string, E>> choices,
-                bool quote = false) {
-  std::vector<std::string> names;
-  for (const auto& [name, e] : choices) {
-    names.push_back(quote ? absl::StrCat("\"", name, "\"") : name);
-  }
-  std::string list = names.size() == 2
-                         ? absl::StrCat(names[0], " or ", names[1])
-                         : absl::StrCat("one of ", absl::StrJoin(names, ", "));
-  std::string expected =
-      quote ? absl::StrCat("a string (", list, ")") : "a string";
-  return [choices = std::move(choices), list = std::move(list),
-          expected = std::move(expected)](const Value& v) -> absl::StatusOr<E> {
-    ASSIGN_OR_RETURN(std::string s, v.String(expected));
-    for (const auto& [name, e] : choices) {
-      if (name == s) return e;
-    }
-    return v.Error(absl::StrCat("must be ", list, ", got \"", s, "\""));
-  };
-}
-
-template <typename V>
-Reader<std::vector<V>> ArrayOf(Reader<V> element) {
-  return [element](const Value& v) -> absl::StatusOr<std::vector<V>> {
-    ASSIGN_OR_RETURN(std::vector<Value> elements, v.Elements());
-    std::vector<V> out;
-    out.reserve(elements.size());
-    for (const Value& e : elements) {
-      ASSIGN_OR_RETURN(V item, element(e));
-      out.push_back(std::move(item));
-    }
-    return out;
-  };
-}
-
-// A nested table read with its own Table.
-template <typename V>
-Reader<V> TableOf(const Table<V>& table,
-                  absl::string_view expected = "a table") {
-  return [&table, expected](const Value& v) -> absl::StatusOr<V> {
-    RETURN_IF_ERROR(v.ExpectTable(expected));
-    V out;
-    RETURN_IF_ERROR(ReadTable(v, table, out));
-    return out;
-  };
-}
 
 Reader<Regexp> RegexpReader() {
   return [](const Value& v) -> absl::StatusOr<Regexp> {
@@ -257,17 +83,6 @@ bool IsHeaderName(absl::string_view name) {
     return absl::ascii_isalnum(c) ||
            kTokenPunct.find(c) != absl::string_view::npos;
   });
-}
-
-// `a` and `b` are both set or both absent.
-absl::Status RequireBoth(const Value& t, absl::string_view a,
-                         absl::string_view b, absl::string_view why) {
-  std::optional<Value> va = t.Get(a);
-  std::optional<Value> vb = t.Get(b);
-  if (va.has_value() == vb.has_value()) return absl::OkStatus();
-  return (va.has_value() ? *va : *vb)
-      .Error(absl::StrCat("requires \"", va.has_value() ? b : a, "\" as well (",
-                          why, ")"));
 }
 
 // A secret given inline (`name`) or in a file (`name`_file), one of them,
