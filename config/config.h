@@ -26,13 +26,25 @@
 
 namespace canary::config {
 
-// Hard caps on the size of one burst, checked at load: a canary, not a
-// battering ram.
+// Limits of the bounded keys, checked at load (config/schema.cc) and listed
+// in docs/configuration.md. Defaults are the member initializers below: this
+// file is the one place for both.
+//
+// Hard caps on the size of one burst: a canary, not a battering ram.
 inline constexpr int kMaxVus = 1000;
 inline constexpr double kMaxRate = 10000;  // requests per second
 inline constexpr int64_t kMaxRequests = 1000000;
-inline constexpr absl::Duration kMaxDuration = absl::Minutes(10);
+inline constexpr absl::Duration kMaxDuration =
+    absl::Minutes(10);  // also think_time
 inline constexpr absl::Duration kMaxTimeout = absl::Minutes(5);
+inline constexpr absl::Duration kMaxMinInterval = absl::Hours(1);
+inline constexpr int kMaxBuckets = 64;
+inline constexpr int kMaxRedirects = 50;
+inline constexpr int kMinStatusCode = 100;
+inline constexpr int kMaxStatusCode = 599;
+inline constexpr int64_t kMaxBodySizeLimit = int64_t{1} << 30;  // 1GiB
+inline constexpr int kMaxConcurrentProbes = 10000;
+inline constexpr int kMaxInflightRequests = 100000;
 
 // A k6-style threshold, e.g. "p(95)<200ms" or "error_rate<0.01".
 struct Threshold {
@@ -115,14 +127,26 @@ struct HttpConfig {
 // users loop request → think_time. Open model when rate > 0: request i is
 // due at start + i/rate, `vus` caps the requests in flight.
 // The burst stops starting requests at `duration` or after `requests`
-// requests, whichever comes first; when neither is set, requests = 1.
+// requests, whichever comes first; when neither is set, requests = 1
+// (request_limit()).
 struct BurstConfig {
-  int vus = 1;                                 // open model default: 10
+  // The default of `vus` when `rate` is set and `vus` is not.
+  static constexpr int kOpenModelVus = 10;
+
+  int vus = 1;  // closed model; open model: kOpenModelVus
   absl::Duration think_time = absl::ZeroDuration();
   std::optional<absl::Duration> duration;
   std::optional<int64_t> requests;
   double rate = 0;  // requests per second; 0 = closed model
   bool open_model() const { return rate > 0; }
+  // The most requests the burst starts: `requests`, or one request when
+  // neither `requests` nor `duration` ends the burst (the default shape, so
+  // a module built in code without a shape does not loop for the whole
+  // budget). nullopt: only `duration` ends it.
+  std::optional<int64_t> request_limit() const {
+    if (!requests.has_value() && !duration.has_value()) return 1;
+    return requests;
+  }
   // Most requests this burst can have in flight at once: what a probe
   // reserves from ServerConfig::max_inflight_requests.
   int max_in_flight() const {
@@ -134,8 +158,7 @@ struct BurstConfig {
 // Default latency histogram buckets, seconds: 1 ms to 10 s.
 inline const std::vector<double>& DefaultBuckets() {
   static const std::vector<double> kBuckets = {
-      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-      0.25,  0.5,    1,     2.5,  5,     10};
+      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
   return kBuckets;
 }
 
@@ -161,7 +184,7 @@ struct ServerConfig {
 // [web]: how the exporter's own endpoints are served. TLS terminates in
 // exporter/tls_listener.h; basic auth applies to every endpoint.
 struct WebConfig {
-  std::string tls_cert_file;       // both set: serve HTTPS only
+  std::string tls_cert_file;  // both set: serve HTTPS only
   std::string tls_key_file;
   std::string tls_client_ca_file;  // set: require client certs it signed
   TlsConfig::Version tls_min_version = TlsConfig::Version::kTls12;

@@ -5,7 +5,9 @@
 //   const Module* m = config->FindModule("canary");
 //
 // Every key is checked at load: unknown keys, wrong types and out-of-range
-// values are errors, so a loaded Config needs no further validation.
+// values are errors, so a loaded Config needs no further validation (the
+// engine trusts it). LoadConfig is ReadToml (config/toml_reader.h, the TOML
+// syntax) followed by ConfigFromDocument (config/schema.h, the keys).
 //
 // Thread-safety: the functions share no state; safe from any thread.
 // Errors: content errors are InvalidArgument, one line, in the form

@@ -28,7 +28,7 @@
 #include "probes/metrics.h"
 #include "probes/stats.h"
 #include "probes/target.h"
-#include "probes/thresholds.h"
+#include "probes/threshold_check.h"
 
 namespace canary::exporter {
 namespace {

@@ -221,13 +221,10 @@ absl::Duration ArrivalOffset(int64_t i, double rate) {
 BurstPlan PlanBurst(const config::BurstConfig& burst, absl::Duration timeout,
                     absl::Duration budget) {
   BurstPlan plan;
-  plan.vus = std::max(1, burst.vus);
+  plan.vus = burst.vus;
   plan.rate = burst.rate;
   plan.think_time = burst.think_time;
-  plan.requests = burst.requests;
-  if (!burst.duration.has_value() && !burst.requests.has_value()) {
-    plan.requests = 1;  // as the config loader defaults it: one request
-  }
+  plan.requests = burst.request_limit();
   plan.request_timeout = timeout;
   plan.budget = budget;
   const absl::Duration grace = std::min(timeout, budget / 4);

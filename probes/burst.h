@@ -60,7 +60,8 @@ struct BurstPlan {
   int64_t planned = 0;
 };
 
-// Derives the plan. `budget` must be > 0.
+// Derives the plan from a burst as LoadConfig validates it (vus >= 1).
+// `budget` must be > 0.
 BurstPlan PlanBurst(const config::BurstConfig& burst, absl::Duration timeout,
                     absl::Duration budget);
 

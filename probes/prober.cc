@@ -8,7 +8,7 @@
 #include "probes/curl_transport.h"
 #include "probes/metrics.h"
 #include "probes/stats.h"
-#include "probes/thresholds.h"
+#include "probes/threshold_check.h"
 
 namespace canary::probes {
 namespace {

@@ -22,7 +22,7 @@
 #include "probes/result.h"
 #include "probes/stats.h"
 #include "probes/target.h"
-#include "probes/thresholds.h"
+#include "probes/threshold_check.h"
 #include "probes/transport.h"
 #include "probes/validate.h"
 #include "re2/re2.h"

@@ -1,13 +1,17 @@
 // Keeps docs/configuration.md true to the code: its default config is the
-// embedded one and its complete example loads.
+// embedded one, its complete example loads, and its key tables list exactly
+// the keys of the schema (config/schema.h).
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_replace.h"
 #include "config/config.h"
 #include "config/default_config.h"
 #include "config/loader.h"
+#include "config/schema.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -36,6 +40,41 @@ std::string TomlBlockAfter(const std::string& doc, const std::string& heading) {
   return doc.substr(start, end - start);
 }
 
+// The keys of every "| key ... | type | default | meaning |" table of the
+// doc, one list per table, in the order written.
+std::vector<std::vector<std::string>> DocKeyTables(const std::string& doc) {
+  std::vector<std::vector<std::string>> tables;
+  std::istringstream lines(doc);
+  std::string line;
+  bool in_table = false;
+  while (std::getline(lines, line)) {
+    if (line.rfind("| key", 0) == 0 &&
+        line.find(" | type | default | meaning |") != std::string::npos) {
+      tables.emplace_back();
+      in_table = true;
+      continue;
+    }
+    if (!in_table || line.rfind("|---", 0) == 0) continue;
+    if (line.rfind("| `", 0) != 0) {
+      in_table = false;
+      continue;
+    }
+    size_t end = line.find('`', 3);
+    tables.back().push_back(line.substr(3, end - 3));
+  }
+  return tables;
+}
+
+TEST(DocsTest, KeyTablesListEverySchemaKeyOnceInSchemaOrder) {
+  std::vector<std::vector<std::string>> want;
+  for (const SchemaTable& table : SchemaTables()) want.push_back(table.keys);
+  std::vector<std::vector<std::string>> got = DocKeyTables(ReadDoc());
+  ASSERT_FALSE(got.empty());
+  std::sort(want.begin(), want.end());
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, want);
+}
+
 TEST(DocsTest, EmbeddedDefaultIsShownVerbatim) {
   std::string block =
       TomlBlockAfter(ReadDoc(), "## Embedded default configuration");
@@ -48,10 +87,9 @@ TEST(DocsTest, CompleteExampleLoadsAndUsesEveryKey) {
   ASSERT_FALSE(block.empty());
   // TLS files must exist at load: point them at the test placeholders.
   std::string toml = absl::StrReplaceAll(
-      block,
-      {{"/etc/canary/tls/", CANARY_TEST_SRCDIR "/testdata/config/tls/"},
-       {"/etc/canary/secrets/",
-        CANARY_TEST_SRCDIR "/testdata/config/secrets/"}});
+      block, {{"/etc/canary/tls/", CANARY_TEST_SRCDIR "/testdata/config/tls/"},
+              {"/etc/canary/secrets/",
+               CANARY_TEST_SRCDIR "/testdata/config/secrets/"}});
   ASSERT_OK_AND_ASSIGN(Config config, LoadConfig(toml, "configuration.md"));
   const Module* checkout = config.FindModule("checkout");
   ASSERT_NE(checkout, nullptr);
@@ -69,52 +107,11 @@ TEST(DocsTest, CompleteExampleLoadsAndUsesEveryKey) {
   ASSERT_TRUE(config.security.allowed_targets.has_value());
   EXPECT_EQ(config.security.allowed_targets->size(), 5u);
 
-  for (const char* key : {"timeout",
-                          "thresholds",
-                          "buckets",
-                          "vus",
-                          "think_time",
-                          "duration",
-                          "requests",
-                          "rate",
-                          "method",
-                          "headers",
-                          "body",
-                          "valid_status_codes",
-                          "fail_if_body_matches_regexp",
-                          "fail_if_body_not_matches_regexp",
-                          "fail_if_header_matches",
-                          "fail_if_header_not_matches",
-                          "header",
-                          "regexp",
-                          "allow_missing",
-                          "follow_redirects",
-                          "max_redirects",
-                          "http_version",
-                          "reuse_connections",
-                          "body_size_limit",
-                          "proxy_url",
-                          "tls",
-                          "ca_file",
-                          "cert_file",
-                          "key_file",
-                          "server_name",
-                          "insecure_skip_verify",
-                          "min_version",
-                          "allowed_targets",
-                          "max_concurrent_probes",
-                          "max_inflight_requests",
-                          "min_interval",
-                          "bearer_token_file",
-                          "basic_auth",
-                          "username",
-                          "password_file",
-                          "tls_cert_file",
-                          "tls_key_file",
-                          "tls_client_ca_file",
-                          "tls_min_version",
-                          "basic_auth_users"}) {
-    EXPECT_THAT(block, HasSubstr(key)) << "example lacks " << key;
+  // Every key the schema knows, so a new key needs its example too.
+  for (const SchemaTable& table : SchemaTables()) {
+    for (const std::string& key : table.keys) {
+      EXPECT_THAT(block, HasSubstr(key)) << "example lacks " << key;
+    }
   }
 }
 

@@ -3,12 +3,12 @@
 #include <string>
 #include <vector>
 
-#include "config/threshold.h"
+#include "config/threshold_syntax.h"
 #include "exporter/flags.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "probes/stats.h"
-#include "probes/thresholds.h"
+#include "probes/threshold_check.h"
 #include "tests/testing/scoped_env.h"
 #include "tests/testing/status_matchers.h"
 

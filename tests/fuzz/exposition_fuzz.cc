@@ -17,11 +17,11 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "config/config.h"
-#include "config/threshold.h"
+#include "config/threshold_syntax.h"
 #include "probes/metrics.h"
 #include "probes/result.h"
 #include "probes/stats.h"
-#include "probes/thresholds.h"
+#include "probes/threshold_check.h"
 #include "re2/re2.h"
 #include "tests/fuzz/fuzz_check.h"
 

@@ -8,7 +8,7 @@
 
 #include "absl/strings/string_view.h"
 #include "config/config.h"
-#include "config/threshold.h"
+#include "config/threshold_syntax.h"
 #include "tests/fuzz/fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -21,7 +21,7 @@
 #include "probes/metric_names.h"
 #include "probes/result.h"
 #include "probes/stats.h"
-#include "probes/thresholds.h"
+#include "probes/threshold_check.h"
 #include "prometheus/client_metric.h"
 #include "prometheus/metric_family.h"
 #include "prometheus/metric_type.h"

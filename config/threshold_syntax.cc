@@ -1,4 +1,4 @@
-#include "config/threshold.h"
+#include "config/threshold_syntax.h"
 
 #include <cmath>
 #include <string>

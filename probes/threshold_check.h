@@ -1,4 +1,4 @@
-// thresholds.h: evaluation of k6-style thresholds ("p(95)<200ms",
+// threshold_check.h: evaluation of k6-style thresholds ("p(95)<200ms",
 // "error_rate<0.01") against the statistics of one burst.
 //
 //   BurstStats s = ComputeStats(burst);
@@ -8,8 +8,8 @@
 // A statistic that cannot be computed fails its threshold: NaN latency
 // statistics (no responses) fail every latency threshold, and error_rate
 // with 0 requests fails. Thread-safety: pure functions. Errors: none.
-#ifndef CANARY_PROBES_THRESHOLDS_H_
-#define CANARY_PROBES_THRESHOLDS_H_
+#ifndef CANARY_PROBES_THRESHOLD_CHECK_H_
+#define CANARY_PROBES_THRESHOLD_CHECK_H_
 
 #include <vector>
 
@@ -31,4 +31,4 @@ std::vector<bool> EvaluateThresholds(const std::vector<config::Threshold>& ts,
 
 }  // namespace canary::probes
 
-#endif  // CANARY_PROBES_THRESHOLDS_H_
+#endif  // CANARY_PROBES_THRESHOLD_CHECK_H_

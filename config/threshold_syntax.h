@@ -1,4 +1,4 @@
-// threshold.h: the parser for k6-style thresholds, `<stat><op><value>`.
+// threshold_syntax.h: the parser for k6-style thresholds, `<stat><op><value>`.
 //
 //   absl::StatusOr<Threshold> t = ParseThreshold("p(99.9) <= 1.5s");
 //   // t->stat == kPercentile, t->percentile == 99.9, t->op == kLessEqual,
@@ -12,8 +12,8 @@
 //
 // A pure function, safe to call from any thread.
 // Errors: InvalidArgument quoting the threshold and naming what was expected.
-#ifndef CANARY_CONFIG_THRESHOLD_H_
-#define CANARY_CONFIG_THRESHOLD_H_
+#ifndef CANARY_CONFIG_THRESHOLD_SYNTAX_H_
+#define CANARY_CONFIG_THRESHOLD_SYNTAX_H_
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -26,4 +26,4 @@ absl::StatusOr<Threshold> ParseThreshold(absl::string_view s);
 
 }  // namespace canary::config
 
-#endif  // CANARY_CONFIG_THRESHOLD_H_
+#endif  // CANARY_CONFIG_THRESHOLD_SYNTAX_H_

@@ -1,4 +1,4 @@
-#include "probes/thresholds.h"
+#include "probes/threshold_check.h"
 
 #include <string>
 #include <vector>

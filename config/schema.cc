@@ -1,0 +1,652 @@
+#include "config/schema.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "base/status_macros.h"
+#include "config/allowed_target.h"
+#include "config/key_table.h"
+#include "config/parse.h"
+#include "config/secrets.h"
+#include "config/threshold_syntax.h"
+#include "re2/re2.h"
+
+namespace canary::config {
+namespace {
+
+Reader<Regexp> RegexpReader() {
+  return [](const Value& v) -> absl::StatusOr<Regexp> {
+    ASSIGN_OR_RETURN(std::string pattern, v.String());
+    RE2::Options options;
+    options.set_log_errors(false);  // the error goes into our message instead
+    auto re = std::make_shared<const RE2>(pattern, options);
+    if (!re->ok()) {
+      return v.Error(absl::StrCat("invalid regular expression \"", pattern,
+                                  "\": ", re->error()));
+    }
+    return Regexp{std::move(pattern), std::move(re)};
+  };
+}
+
+std::string FileError(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    return absl::StrCat("cannot read \"", path,
+                        "\": ", std::generic_category().message(errno));
+  }
+  if (S_ISDIR(st.st_mode)) {
+    return absl::StrCat("\"", path, "\" is a directory, expected a file");
+  }
+  if (::access(path.c_str(), R_OK) != 0) {
+    return absl::StrCat("cannot read \"", path,
+                        "\": ", std::generic_category().message(errno));
+  }
+  return "";
+}
+
+// The path of a file that must be readable at load.
+Reader<std::string> ExistingFile() {
+  return [](const Value& v) -> absl::StatusOr<std::string> {
+    ASSIGN_OR_RETURN(std::string file, v.String());
+    if (file.empty()) return v.Error("must not be empty");
+    if (std::string error = FileError(file); !error.empty()) {
+      return v.Error(error);
+    }
+    return file;
+  };
+}
+
+// RFC 9110 token characters, the syntax of a header field name.
+bool IsHeaderName(absl::string_view name) {
+  static constexpr absl::string_view kTokenPunct = "!#$%&'*+-.^_`|~";
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return absl::ascii_isalnum(c) ||
+           kTokenPunct.find(c) != absl::string_view::npos;
+  });
+}
+
+// A secret given inline (`name`) or in a file (`name`_file), one of them,
+// into `member`; no message may quote it (config/secrets.h). The `_file`
+// key is listed in the table as a Key without `read`.
+template <typename T>
+Key<T> Secret(absl::string_view name, std::string T::*member, bool empty_ok) {
+  return {name,
+          [name, member, empty_ok](const Value& t, T& out) -> absl::Status {
+            const std::string file_key = absl::StrCat(name, "_file");
+            std::optional<Value> value = t.Get(name);
+            std::optional<Value> file = t.Get(file_key);
+            if (value.has_value() && file.has_value()) {
+              return file->Error(absl::StrCat("conflicts with \"", name,
+                                              "\"; set only one of them"));
+            }
+            if (value.has_value()) {
+              ASSIGN_OR_RETURN(std::string secret, value->String());
+              if (secret.empty() && !empty_ok) {
+                return value->Error("must not be empty");
+              }
+              if (secret.find_first_of(std::string("\r\n\0", 3)) !=
+                  std::string::npos) {
+                return value->Error("must not contain line breaks or NUL");
+              }
+              out.*member = std::move(secret);
+            } else if (file.has_value()) {
+              ASSIGN_OR_RETURN(std::string path, file->String());
+              if (path.empty()) return file->Error("must not be empty");
+              absl::StatusOr<std::string> read = ReadSecretFile(path);
+              if (!read.ok()) return file->Error(read.status().message());
+              out.*member = *std::move(read);
+            }
+            return absl::OkStatus();
+          }};
+}
+
+// ---- the tables, one per TOML table of the file ----
+
+const Table<TlsConfig>& TlsTable() {
+  static const auto* const kTable = new Table<TlsConfig>{
+      "modules.NAME.http.tls",
+      {
+          Field("ca_file", &TlsConfig::ca_file, ExistingFile()),
+          Field("cert_file", &TlsConfig::cert_file, ExistingFile()),
+          Field("key_file", &TlsConfig::key_file, ExistingFile()),
+          Field("server_name", &TlsConfig::server_name, String()),
+          Field("insecure_skip_verify", &TlsConfig::insecure_skip_verify,
+                Bool()),
+          Field("min_version", &TlsConfig::min_version,
+                OneOf<TlsConfig::Version>(
+                    {{"TLS10", TlsConfig::Version::kTls10},
+                     {"TLS11", TlsConfig::Version::kTls11},
+                     {"TLS12", TlsConfig::Version::kTls12},
+                     {"TLS13", TlsConfig::Version::kTls13}})),
+      },
+      // The pairing is checked before the files exist, so the message names
+      // the structural mistake rather than a missing path.
+      [](const Value& t, TlsConfig&) {
+        return RequireBoth(t, "cert_file", "key_file",
+                           "a client certificate needs its key");
+      },
+  };
+  return *kTable;
+}
+
+const Table<HeaderMatch>& HeaderMatchTable() {
+  static const auto* const kTable = new Table<HeaderMatch>{
+      "modules.NAME.http.fail_if_header_matches[]",
+      {
+          Required(Field("header", &HeaderMatch::header,
+                         Where<std::string>(
+                             String(), IsHeaderName,
+                             [](const std::string& name) {
+                               return absl::StrCat(
+                                   "\"", name, "\" is not a valid header name");
+                             }))),
+          Required(Field("regexp", &HeaderMatch::regexp, RegexpReader())),
+          Field("allow_missing", &HeaderMatch::allow_missing, Bool()),
+      },
+  };
+  return *kTable;
+}
+
+const Table<BasicAuth>& BasicAuthTable() {
+  static const auto* const kTable = new Table<BasicAuth>{
+      "modules.NAME.http.basic_auth",
+      {
+          Required(Field(
+              "username", &BasicAuth::username,
+              Where<std::string>(
+                  String(),
+                  [](const std::string& name) {
+                    return !name.empty() &&
+                           name.find_first_of(std::string(":\r\n\0", 4)) ==
+                               std::string::npos;
+                  },
+                  [](const std::string&) {
+                    return "must be non-empty without \":\", line breaks or "
+                           "NUL (RFC 7617)";
+                  }))),
+          Secret("password", &BasicAuth::password, /*empty_ok=*/true),
+          Key<BasicAuth>{"password_file", nullptr},  // read with password
+      },
+  };
+  return *kTable;
+}
+
+Reader<std::vector<std::pair<std::string, std::string>>> HeadersReader() {
+  return
+      [](const Value& v)
+          -> absl::StatusOr<std::vector<std::pair<std::string, std::string>>> {
+        ASSIGN_OR_RETURN(std::vector<Value::Member> members, v.Members());
+        std::vector<std::pair<std::string, std::string>> headers;
+        for (const Value::Member& m : members) {
+          if (!IsHeaderName(m.key)) {
+            return m.KeyError(
+                "is not a valid header name (letters, digits and "
+                "!#$%&'*+-.^_`|~ only)");
+          }
+          ASSIGN_OR_RETURN(std::string value, m.value.String());
+          if (value.find_first_of("\r\n") != std::string::npos ||
+              value.find('\0') != std::string::npos) {
+            return m.value.Error(
+                "header value must not contain line breaks or NUL");
+          }
+          headers.emplace_back(std::string(m.key), std::move(value));
+        }
+        return headers;
+      };
+}
+
+Reader<int64_t> BodySizeLimitReader() {
+  static_assert(kMaxBodySizeLimit == int64_t{1} << 30, "the message says 1GiB");
+  return [](const Value& v) -> absl::StatusOr<int64_t> {
+    int64_t bytes;
+    const Node& n = v.node();
+    if (n.type == Node::Type::kInteger) {
+      bytes = n.integer;
+    } else if (n.type == Node::Type::kString) {
+      absl::StatusOr<int64_t> size = ParseSize(n.string);
+      if (!size.ok()) return v.Error(size.status().message());
+      bytes = *size;
+    } else {
+      return v.TypeError(
+          "a size such as \"1MiB\" or an integer number of bytes");
+    }
+    if (bytes < 1 || bytes > kMaxBodySizeLimit) {
+      return v.Error(absl::StrCat("must be between 1 byte and 1GiB, got ",
+                                  bytes, " bytes"));
+    }
+    return bytes;
+  };
+}
+
+Reader<std::string> ProxyUrlReader() {
+  return [](const Value& v) -> absl::StatusOr<std::string> {
+    ASSIGN_OR_RETURN(std::string url, v.String());
+    if (url.empty()) return url;
+    static constexpr absl::string_view kSchemes[] = {
+        "http", "https", "socks4", "socks4a", "socks5", "socks5h"};
+    size_t sep = url.find("://");
+    absl::string_view scheme = sep == std::string::npos
+                                   ? absl::string_view()
+                                   : absl::string_view(url).substr(0, sep);
+    if (std::find(std::begin(kSchemes), std::end(kSchemes), scheme) ==
+            std::end(kSchemes) ||
+        sep + 3 == url.size()) {
+      return v.Error(absl::StrCat(
+          "expected a URL such as \"http://proxy:3128\" (schemes: ",
+          absl::StrJoin(kSchemes, ", "), "), got \"", url, "\""));
+    }
+    return url;
+  };
+}
+
+constexpr absl::string_view kHeaderMatchType =
+    "a table such as { header = \"Content-Type\", regexp = \"json\" }";
+
+const Table<HttpConfig>& HttpTable() {
+  using H = HttpConfig;
+  static const auto* const kTable = new Table<HttpConfig>{
+      "modules.NAME.http",
+      {
+          Field("method", &H::method,
+                OneOf<std::string>({{"GET", "GET"},
+                                    {"HEAD", "HEAD"},
+                                    {"POST", "POST"},
+                                    {"PUT", "PUT"},
+                                    {"PATCH", "PATCH"},
+                                    {"DELETE", "DELETE"},
+                                    {"OPTIONS", "OPTIONS"}})),
+          Field("headers", &H::headers, HeadersReader()),
+          Field("body", &H::body, String()),
+          Field("valid_status_codes", &H::valid_status_codes,
+                ArrayOf(IntIn<int>(kMinStatusCode, kMaxStatusCode))),
+          Field("fail_if_body_matches_regexp", &H::fail_if_body_matches_regexp,
+                ArrayOf(RegexpReader())),
+          Field("fail_if_body_not_matches_regexp",
+                &H::fail_if_body_not_matches_regexp, ArrayOf(RegexpReader())),
+          Field("fail_if_header_matches", &H::fail_if_header_matches,
+                ArrayOf(TableOf(HeaderMatchTable(), kHeaderMatchType))),
+          Field("fail_if_header_not_matches", &H::fail_if_header_not_matches,
+                ArrayOf(TableOf(HeaderMatchTable(), kHeaderMatchType))),
+          Field("follow_redirects", &H::follow_redirects, Bool()),
+          Field("max_redirects", &H::max_redirects,
+                IntIn<int>(0, kMaxRedirects)),
+          Field("http_version", &H::http_version,
+                OneOf<HttpVersion>({{"1.1", HttpVersion::kHttp1_1},
+                                    {"2", HttpVersion::kHttp2}},
+                                   /*quote=*/true)),
+          Field("reuse_connections", &H::reuse_connections, Bool()),
+          Field("body_size_limit", &H::body_size_limit, BodySizeLimitReader()),
+          Field("proxy_url", &H::proxy_url, ProxyUrlReader()),
+          Field("tls", &H::tls, TableOf(TlsTable())),
+          Secret("bearer_token", &H::bearer_token, /*empty_ok=*/false),
+          Key<H>{"bearer_token_file", nullptr},  // read with bearer_token
+          Custom<H>("basic_auth",
+                    [](const Value& t, H& h) -> absl::Status {
+                      std::optional<Value> v = t.Get("basic_auth");
+                      if (!v.has_value()) return absl::OkStatus();
+                      if (!h.bearer_token.empty()) {
+                        return v->Error(
+                            "conflicts with \"bearer_token\"; a request "
+                            "carries one Authorization header");
+                      }
+                      ASSIGN_OR_RETURN(
+                          h.basic_auth,
+                          TableOf(BasicAuthTable(),
+                                  "a table such as { username = \"u\", "
+                                  "password_file = \"/run/secrets/pw\" }")(*v));
+                      return absl::OkStatus();
+                    }),
+      },
+      nullptr,
+      // One Authorization header per request.
+      [](const Value& t, H& h) -> absl::Status {
+        const char* auth_key = h.basic_auth.has_value() ? "basic_auth"
+                               : t.Has("bearer_token")  ? "bearer_token"
+                                                        : "bearer_token_file";
+        std::optional<Value> v = t.Get(auth_key);
+        if (!v.has_value()) return absl::OkStatus();
+        for (const auto& [name, value] : h.headers) {
+          if (absl::EqualsIgnoreCase(name, "Authorization")) {
+            return v->Error(
+                "conflicts with headers.Authorization; set only one of them");
+          }
+        }
+        return absl::OkStatus();
+      },
+  };
+  return *kTable;
+}
+
+const Table<BurstConfig>& BurstTable() {
+  using B = BurstConfig;
+  static const auto* const kTable = new Table<BurstConfig>{
+      "modules.NAME.burst",
+      {
+          Field("vus", &B::vus, IntIn<int>(1, kMaxVus)),
+          Custom<B>("think_time",
+                    [](const Value& t, B& b) -> absl::Status {
+                      std::optional<Value> v = t.Get("think_time");
+                      if (!v.has_value()) return absl::OkStatus();
+                      if (b.open_model()) {
+                        return v->Error(
+                            "applies to the closed model only; remove it or "
+                            "remove \"rate\"");
+                      }
+                      ASSIGN_OR_RETURN(b.think_time,
+                                       v->Duration(true, kMaxDuration));
+                      return absl::OkStatus();
+                    }),
+          Field("duration", &B::duration, DurationIn(false, kMaxDuration)),
+          Field("requests", &B::requests, IntIn<int64_t>(1, kMaxRequests)),
+          // First: it selects the model, which think_time and the defaults
+          // depend on.
+          First(Field(
+              "rate", &B::rate,
+              Reader<double>([](const Value& v) -> absl::StatusOr<double> {
+                ASSIGN_OR_RETURN(double rate, v.Number());
+                if (rate <= 0 || rate > kMaxRate) {
+                  return v.Error(absl::StrCat(
+                      "must be greater than 0 and at most ", kMaxRate,
+                      " requests per second, got ", rate));
+                }
+                return rate;
+              }))),
+      },
+      nullptr,
+      [](const Value& t, B& b) -> absl::Status {
+        if (b.open_model() && !t.Has("vus")) b.vus = B::kOpenModelVus;
+        if (b.open_model() && !b.duration.has_value() &&
+            !b.requests.has_value()) {
+          return t.Get("rate")->Error(
+              "the open model needs \"duration\" or \"requests\" to end the "
+              "burst");
+        }
+        b.requests = b.request_limit();
+        return absl::OkStatus();
+      },
+  };
+  return *kTable;
+}
+
+Reader<std::vector<double>> BucketsReader() {
+  return [](const Value& v) -> absl::StatusOr<std::vector<double>> {
+    ASSIGN_OR_RETURN(std::vector<Value> elements, v.Elements());
+    if (elements.empty()) {
+      return v.Error(
+          "must list at least one bucket (omit it for the defaults)");
+    }
+    if (elements.size() > kMaxBuckets) {
+      return v.Error(absl::StrCat("must have at most ", kMaxBuckets,
+                                  " buckets, got ", elements.size()));
+    }
+    std::vector<double> buckets;
+    for (const Value& e : elements) {
+      ASSIGN_OR_RETURN(double bound, e.Number());
+      if (bound <= 0) {
+        return e.Error(absl::StrCat("must be positive, got ", bound));
+      }
+      if (!buckets.empty() && bound <= buckets.back()) {
+        return e.Error(absl::StrCat("buckets must be strictly increasing, got ",
+                                    bound, " after ", buckets.back()));
+      }
+      buckets.push_back(bound);
+    }
+    return buckets;
+  };
+}
+
+Reader<Threshold> ThresholdReader() {
+  return [](const Value& v) -> absl::StatusOr<Threshold> {
+    ASSIGN_OR_RETURN(std::string text, v.String());
+    absl::StatusOr<Threshold> threshold = ParseThreshold(text);
+    if (!threshold.ok()) return v.Error(threshold.status().message());
+    return threshold;
+  };
+}
+
+const Table<Module>& ModuleTable() {
+  static const auto* const kTable = new Table<Module>{
+      "modules.NAME",
+      {
+          // The durations first: a bad one is reported before the lists and
+          // tables.
+          First(Field("timeout", &Module::timeout,
+                      DurationIn(false, kMaxTimeout))),
+          Field("thresholds", &Module::thresholds, ArrayOf(ThresholdReader())),
+          Field("buckets", &Module::buckets, BucketsReader()),
+          // Read when absent too: its defaults depend on the model.
+          Custom<Module>("burst",
+                         [](const Value& t, Module& m) -> absl::Status {
+                           Value v = GetOrEmpty(t, "burst");
+                           RETURN_IF_ERROR(v.ExpectTable());
+                           return ReadTable(v, BurstTable(), m.burst);
+                         }),
+          Field("http", &Module::http, TableOf(HttpTable())),
+          First(Field("min_interval", &Module::min_interval,
+                      DurationIn(true, kMaxMinInterval))),
+      },
+  };
+  return *kTable;
+}
+
+const Table<WebConfig>& WebTable() {
+  using W = WebConfig;
+  static const auto* const kTable = new Table<WebConfig>{
+      "web",
+      {
+          Field("tls_cert_file", &W::tls_cert_file, ExistingFile()),
+          Field("tls_key_file", &W::tls_key_file, ExistingFile()),
+          Field("tls_client_ca_file", &W::tls_client_ca_file, ExistingFile()),
+          // First: a value error must not hide behind a missing file.
+          First(Field("tls_min_version", &W::tls_min_version,
+                      OneOf<TlsConfig::Version>(
+                          {{"TLS12", TlsConfig::Version::kTls12},
+                           {"TLS13", TlsConfig::Version::kTls13}}))),
+          Field(
+              "basic_auth_users", &W::basic_auth_users,
+              Reader<std::map<std::string,
+                              std::string>>([](const Value& v)
+                                                -> absl::StatusOr<std::map<
+                                                    std::string, std::string>> {
+                ASSIGN_OR_RETURN(std::vector<Value::Member> users, v.Members());
+                // $2a$/$2b$/$2y$, a two-digit cost 04..31, 22 salt + 31
+                // hash chars.
+                static const LazyRE2 kBcrypt = {
+                    R"(\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53})"};
+                std::map<std::string, std::string> out;
+                for (const Value::Member& user : users) {
+                  if (user.key.empty() ||
+                      user.key.find(':') != absl::string_view::npos) {
+                    return user.KeyError(
+                        "user name must be non-empty without \":\"");
+                  }
+                  ASSIGN_OR_RETURN(std::string hash, user.value.String());
+                  if (!RE2::FullMatch(hash, *kBcrypt)) {
+                    // Not quoted: a hash is as sensitive as a password.
+                    return user.value.Error(
+                        "must be a bcrypt hash ($2a$, $2b$ or $2y$, cost "
+                        "04-31, 60 characters), e.g. from \"htpasswd "
+                        "-nbBC 10 USER PASSWORD\"");
+                  }
+                  out.emplace(std::string(user.key), std::move(hash));
+                }
+                return out;
+              })),
+      },
+      // Structure before values and files.
+      [](const Value& t, W&) -> absl::Status {
+        RETURN_IF_ERROR(RequireBoth(t, "tls_cert_file", "tls_key_file",
+                                    "HTTPS needs a certificate and its key"));
+        for (absl::string_view tls_only :
+             {"tls_client_ca_file", "tls_min_version"}) {
+          std::optional<Value> v = t.Get(tls_only);
+          if (v.has_value() && !t.Has("tls_cert_file")) {
+            return v->Error(
+                "applies to HTTPS only; set \"tls_cert_file\" and "
+                "\"tls_key_file\" too");
+          }
+        }
+        return absl::OkStatus();
+      },
+  };
+  return *kTable;
+}
+
+const Table<ServerConfig>& ServerTable() {
+  static const auto* const kTable = new Table<ServerConfig>{
+      "server",
+      {
+          Field("max_concurrent_probes", &ServerConfig::max_concurrent_probes,
+                IntIn<int>(1, kMaxConcurrentProbes)),
+          Field("max_inflight_requests", &ServerConfig::max_inflight_requests,
+                IntIn<int>(1, kMaxInflightRequests)),
+      },
+  };
+  return *kTable;
+}
+
+const Table<SecurityConfig>& SecurityTable() {
+  static const auto* const kTable = new Table<SecurityConfig>{
+      "security",
+      {
+          Field("allowed_targets", &SecurityConfig::allowed_targets,
+                Reader<std::vector<AllowedTarget>>(
+                    [](const Value& v)
+                        -> absl::StatusOr<std::vector<AllowedTarget>> {
+                      ASSIGN_OR_RETURN(std::vector<Value> elements,
+                                       v.Elements());
+                      if (elements.empty()) {
+                        return v.Error(
+                            "must list at least one CIDR or host pattern (omit "
+                            "it to allow loopback targets only)");
+                      }
+                      std::vector<AllowedTarget> out;
+                      for (const Value& e : elements) {
+                        ASSIGN_OR_RETURN(std::string text, e.String());
+                        absl::StatusOr<AllowedTarget> entry =
+                            ParseAllowedTarget(text);
+                        if (!entry.ok())
+                          return e.Error(entry.status().message());
+                        out.push_back(*std::move(entry));
+                      }
+                      return out;
+                    })),
+      },
+  };
+  return *kTable;
+}
+
+absl::Status ReadModules(const Value& root, Config& config) {
+  static constexpr absl::string_view kNone =
+      "at least one module is required, e.g. [modules.canary]";
+  std::optional<Value> v = root.Get("modules");
+  if (!v.has_value()) {
+    return ErrorAt(root.filename(), root.node().position, "modules", kNone);
+  }
+  ASSIGN_OR_RETURN(std::vector<Value::Member> members, v->Members());
+  if (members.empty()) return v->Error(kNone);
+  for (const Value::Member& m : members) {
+    if (!IsBareKey(m.key)) {
+      return m.KeyError("module name must match [A-Za-z0-9_-]+");
+    }
+    RETURN_IF_ERROR(m.value.ExpectTable());
+    Module module;
+    module.name = std::string(m.key);
+    RETURN_IF_ERROR(ReadTable(m.value, ModuleTable(), module));
+    config.modules.emplace(module.name, std::move(module));
+  }
+  return absl::OkStatus();
+}
+
+// A burst larger than the whole budget would be refused on every probe: say
+// so at load instead, at the module's vus (or the nearest enclosing table).
+absl::Status CheckBudget(const Value& root, const Config& config) {
+  for (const auto& [name, module] : config.modules) {
+    const int need = module.burst.max_in_flight();
+    if (need <= config.server.max_inflight_requests) continue;
+    const std::string what = absl::StrCat(
+        need, " requests in flight exceed server.max_inflight_requests (",
+        config.server.max_inflight_requests,
+        "), so every probe would be refused; lower vus or raise the limit");
+    std::optional<Value> where = root.Get("modules");
+    if (where.has_value()) where = where->Get(name);
+    for (absl::string_view key : {"burst", "vus"}) {
+      if (!where.has_value()) break;
+      std::optional<Value> next = where->Get(key);
+      if (!next.has_value()) break;
+      where = next;
+    }
+    if (where.has_value()) return where->Error(what);
+    return ErrorAt(root.filename(), root.node().position,
+                   ChildPath("modules", name), what);
+  }
+  return absl::OkStatus();
+}
+
+const Table<Config>& RootTable() {
+  static const auto* const kTable = new Table<Config>{
+      "",
+      {
+          Custom<Config>("modules", ReadModules),
+          Field("web", &Config::web, TableOf(WebTable())),
+          // After modules: it checks every module's burst against the budget,
+          // with or without [server].
+          Custom<Config>("server",
+                         [](const Value& t, Config& config) -> absl::Status {
+                           if (std::optional<Value> v = t.Get("server")) {
+                             ASSIGN_OR_RETURN(config.server,
+                                              TableOf(ServerTable())(*v));
+                           }
+                           return CheckBudget(t, config);
+                         }),
+          Field("security", &Config::security, TableOf(SecurityTable())),
+      },
+  };
+  return *kTable;
+}
+
+template <typename T>
+SchemaTable Keys(const Table<T>& table) {
+  SchemaTable out{std::string(table.name), {}};
+  for (const Key<T>& k : table.keys) out.keys.emplace_back(k.name);
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<Config> ConfigFromDocument(const Node& root,
+                                          absl::string_view filename) {
+  Config config;
+  RETURN_IF_ERROR(ReadTable(Value(root, "", filename), RootTable(), config));
+  return config;
+}
+
+std::vector<SchemaTable> SchemaTables() {
+  return {Keys(RootTable()),        Keys(ModuleTable()),
+          Keys(BurstTable()),       Keys(HttpTable()),
+          Keys(HeaderMatchTable()), Keys(BasicAuthTable()),
+          Keys(TlsTable()),         Keys(WebTable()),
+          Keys(ServerTable()),      Keys(SecurityTable())};
+}
+
+}  // namespace canary::config
