@@ -1,0 +1,159 @@
+// admission.h: the exporter's load budget. Decides, for each /probe call,
+// whether it runs a new burst, shares a burst already running for the same
+// target and module (single flight), reuses the last burst's result
+// (min_interval), or is refused at once because the budget is spent.
+//
+//   ProbeCoordinator coordinator;
+//   ProbeOutcome out = coordinator.Probe(config, module, target, budget, [&] {
+//     return prober->Probe({.target = target, .module = &module,
+//                           .budget = budget});
+//   });
+//   if (out.kind == ProbeOutcome::Kind::kRefused) return 503 + out.message;
+//
+// The budget ([server] in config.h): a probe that runs or waits for a burst
+// holds one of `max_concurrent_probes` slots (it holds an HTTP worker);
+// a probe that starts a burst also reserves the burst's in-flight cap
+// (BurstConfig::max_in_flight()) from `max_inflight_requests`. Over either
+// limit the probe is refused, never queued. A cached answer holds nothing.
+// The limits are read from the Config of each call, so a reload applies to
+// the next probe.
+//
+// Thread-safety: every method may be called from many threads at once.
+// Locks are std::mutex (visible to TSan, unlike this Abseil's Mutex).
+// Errors: none; a refusal is a ProbeOutcome with a one-line reason.
+#ifndef CANARY_EXPORTER_SERVICE_ADMISSION_H_
+#define CANARY_EXPORTER_SERVICE_ADMISSION_H_
+
+#include <condition_variable>
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "absl/time/time.h"
+#include "base/clock.h"
+#include "config/config.h"
+#include "probes/prober.h"
+#include "prometheus/metric_family.h"
+
+namespace canary::exporter {
+
+// Values of the `reason` label of canary_exporter_probe_rejections_total
+// for probes refused by the budget (HTTP 503).
+inline constexpr char kRejectMaxConcurrentProbes[] = "max_concurrent_probes";
+inline constexpr char kRejectMaxInflightRequests[] = "max_inflight_requests";
+// A probe that joined a running burst which outlasted its own budget.
+inline constexpr char kRejectSharedBurstTimeout[] = "shared_burst_timeout";
+
+// HTTP workers beyond max_concurrent_probes: /metrics, /-/healthy, the
+// landing page and the immediate 503s keep answering while every probe
+// slot runs a burst.
+inline constexpr int kSpareWorkerThreads = 8;
+
+// Most HTTP workers started, whatever the limit: each is a thread, and a
+// container's pid limit is often a few thousand.
+inline constexpr int kMaxWorkerThreads = 1024;
+
+// The CivetWeb worker pool for `limits`: one worker per concurrent probe
+// plus the spares, at most kMaxWorkerThreads. An idle worker costs memory
+// (its stack), so the pool follows the limit instead of a fixed size. The
+// pool is sized at start.
+int WorkerThreadsFor(const config::ServerConfig& limits);
+
+// At start and after a reload: a warning when `config` admits more
+// concurrent probes
+// than a pool of `worker_threads` can run (they would queue in CivetWeb
+// instead of being refused at once); nullopt when it fits or the pool size
+// is unknown (0).
+std::optional<std::string> WorkerPoolWarning(const config::Config& config,
+                                             int worker_threads);
+
+// Most results kept for min_interval reuse; the oldest go first.
+inline constexpr size_t kMaxCachedResults = 1024;
+
+struct ProbeOutcome {
+  enum class Kind {
+    kRan,      // this call ran the burst
+    kShared,   // joined a burst another call started for the same key
+    kCached,   // reused the last burst's result (module min_interval)
+    kRefused,  // over the budget: answer 503 with `message`
+  };
+  Kind kind = Kind::kRefused;
+  // The burst's report; null only when refused. Shared between callers.
+  std::shared_ptr<const probes::ProbeReport> report;
+  std::string reason;   // refused: the rejection reason label
+  std::string message;  // refused: one line for the HTTP answer
+};
+
+// The probe_cached gauge every /probe answer carries: 1 for kCached.
+prometheus::MetricFamily ProbeCachedFamily(bool cached);
+
+// What the budget holds right now.
+struct BudgetUsage {
+  int probes = 0;    // slots held by running or waiting probes
+  int requests = 0;  // in-flight capacity reserved by running bursts
+  int bursts = 0;    // bursts running
+  size_t cached = 0;
+};
+
+class ProbeCoordinator {
+ public:
+  struct Options {
+    Clock* clock = RealClock::Get();
+    size_t max_cached = kMaxCachedResults;
+    // Test hook: called (without locks) when a call starts waiting for a
+    // burst another call runs.
+    std::function<void()> on_join;
+  };
+
+  ProbeCoordinator() : ProbeCoordinator(Options()) {}
+  explicit ProbeCoordinator(Options options);
+  ProbeCoordinator(const ProbeCoordinator&) = delete;
+  ProbeCoordinator& operator=(const ProbeCoordinator&) = delete;
+
+  // Runs `run` for `target` with `module` (which belongs to `config`) under
+  // the budget of config->server, or shares/reuses a burst as above.
+  // `budget` bounds how long a joining call waits for a shared burst.
+  ProbeOutcome Probe(const std::shared_ptr<const config::Config>& config,
+                     const config::Module& module, const std::string& target,
+                     absl::Duration budget,
+                     const std::function<probes::ProbeReport()>& run);
+
+  BudgetUsage Usage() const;
+
+ private:
+  struct Flight {
+    bool done = false;
+    std::shared_ptr<const probes::ProbeReport> report;
+    std::condition_variable cv;
+  };
+  struct Cached {
+    std::shared_ptr<const probes::ProbeReport> report;
+    // The config the burst ran with: a reload invalidates the entry
+    // (a weak_ptr, so the entry does not keep an old config alive).
+    std::weak_ptr<const config::Config> config;
+    absl::Time started;
+    absl::Time expires;
+  };
+
+  // Takes a probe slot and `requests` of in-flight capacity, or fills
+  // `refusal` and returns false. Requires mu_.
+  bool AdmitLocked(const config::ServerConfig& limits, int requests,
+                   ProbeOutcome* refusal);
+  void ReleaseLocked(int requests);
+  void StoreLocked(const std::string& key, Cached entry);
+
+  const Options options_;
+  mutable std::mutex mu_;
+  int probes_ = 0;                                          // guarded by mu_
+  int requests_ = 0;                                        // guarded by mu_
+  std::map<std::string, std::shared_ptr<Flight>> flights_;  // by key; mu_
+  std::map<std::string, Cached> cache_;                     // by key; mu_
+};
+
+}  // namespace canary::exporter
+
+#endif  // CANARY_EXPORTER_SERVICE_ADMISSION_H_

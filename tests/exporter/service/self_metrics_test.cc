@@ -1,0 +1,119 @@
+#include "exporter/service/self_metrics.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "exporter/process/version.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/exporter/fake_prober.h"
+
+namespace canary::exporter {
+namespace {
+
+using probes::ResultClass;
+using ::testing::ContainsRegex;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+std::string Text(const SelfMetrics& m) {
+  absl::StatusOr<std::string> text = m.Serialize();
+  EXPECT_TRUE(text.ok()) << text.status();
+  return text.ok() ? *text : "";
+}
+
+TEST(SelfMetricsTest, BuildInfoCarriesVersionAndRevision) {
+  SelfMetrics m;
+  EXPECT_THAT(Text(m), HasSubstr(absl::StrCat(
+                           "canary_exporter_build_info{revision=\"", Revision(),
+                           "\",version=\"", Version(), "\"} 1")));
+}
+
+TEST(SelfMetricsTest, ProcessMetricsArePresent) {
+  const std::string text = Text(SelfMetrics());
+  for (const char* name :
+       {"process_cpu_seconds_total", "process_resident_memory_bytes",
+        "process_virtual_memory_bytes", "process_open_fds", "process_max_fds",
+        "process_start_time_seconds"}) {
+    EXPECT_THAT(text, ContainsRegex(absl::StrCat("\n", name, " [0-9.e+]+\n")))
+        << name;
+  }
+}
+
+TEST(SelfMetricsTest, ProcessStartTimeIsRecentAndResidentMemoryPositive) {
+  double start = -1, rss = -1;
+  for (const prometheus::MetricFamily& f : ProcessMetricFamilies()) {
+    if (f.name == "process_start_time_seconds") start = f.metric[0].gauge.value;
+    if (f.name == "process_resident_memory_bytes") {
+      rss = f.metric[0].gauge.value;
+    }
+  }
+  const double now = absl::ToUnixSeconds(absl::Now());
+  EXPECT_GT(start, now - 3600);  // this test process started within an hour
+  EXPECT_LE(start, now + 5);
+  EXPECT_GT(rss, 0);
+}
+
+TEST(SelfMetricsTest, ProbeCountersIncrementByModuleAndResult) {
+  SelfMetrics m;
+  m.ProbeStarted();
+  m.ProbeFinished("canary", FakeProber::Report(true, {ResultClass::kSuccess,
+                                                      ResultClass::kSuccess,
+                                                      ResultClass::kTimeout}));
+  m.ProbeStarted();
+  m.ProbeFinished("canary", FakeProber::Report(false, {ResultClass::kDns}));
+  m.ProbeStarted();
+  m.ProbeFinished("canary", FakeProber::Report(true, {}));
+  const std::string text = Text(m);
+  EXPECT_THAT(text, HasSubstr("canary_exporter_probes_total{module=\"canary\","
+                              "result=\"success\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("canary_exporter_probes_total{module=\"canary\","
+                              "result=\"failure\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("canary_exporter_probe_requests_total{module="
+                              "\"canary\",result=\"success\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("canary_exporter_probe_requests_total{module="
+                              "\"canary\",result=\"timeout\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("canary_exporter_probe_requests_total{module="
+                              "\"canary\",result=\"dns\"} 1\n"));
+  // Every class is exported, zeros included.
+  EXPECT_THAT(text, HasSubstr("canary_exporter_probe_requests_total{module="
+                              "\"canary\",result=\"tls\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("canary_exporter_probes_in_flight 0\n"));
+}
+
+TEST(SelfMetricsTest, InFlightCountsRunningProbes) {
+  SelfMetrics m;
+  m.ProbeStarted();
+  m.ProbeStarted();
+  EXPECT_THAT(Text(m), HasSubstr("canary_exporter_probes_in_flight 2\n"));
+  m.ProbeFinished("a", FakeProber::Report(true, {}));
+  EXPECT_THAT(Text(m), HasSubstr("canary_exporter_probes_in_flight 1\n"));
+}
+
+TEST(SelfMetricsTest, RejectionsCountByReason) {
+  SelfMetrics m;
+  EXPECT_THAT(Text(m), HasSubstr("canary_exporter_probe_rejections_total{"
+                                 "reason=\"bad_request\"} 0\n"));
+  m.ProbeRejected(kRejectBadRequest);
+  m.ProbeRejected(kRejectBadRequest);
+  EXPECT_THAT(Text(m), HasSubstr("canary_exporter_probe_rejections_total{"
+                                 "reason=\"bad_request\"} 2\n"));
+}
+
+TEST(SelfMetricsTest, ReloadFailureKeepsLastSuccessTimestamp) {
+  SelfMetrics m;
+  m.ConfigLoaded(true, absl::FromUnixSeconds(1700000000));
+  EXPECT_THAT(Text(m),
+              HasSubstr("canary_exporter_config_last_reload_successful 1\n"));
+  m.ConfigLoaded(false, absl::FromUnixSeconds(1700000100));
+  const std::string text = Text(m);
+  EXPECT_THAT(text,
+              HasSubstr("canary_exporter_config_last_reload_successful 0\n"));
+  EXPECT_THAT(text, ContainsRegex("canary_exporter_config_last_reload_success_"
+                                  "timestamp_seconds 1\\.7e\\+0?9\n|"
+                                  "timestamp_seconds 1700000000\n"));
+  EXPECT_THAT(text, Not(HasSubstr("1700000100")));
+}
+
+}  // namespace
+}  // namespace canary::exporter
