@@ -136,8 +136,12 @@ class TlsListenerImpl : public TlsListener {
   absl::Status Init() {
     absl::StatusOr<CtxPtr> ctx = BuildContext(options_);
     if (!ctx.ok()) return ctx.status();
-    ctx_ = *std::move(ctx);
-    stamp_ = FilesStamp(options_);
+    {
+      // No other thread runs yet; the lock is for the analysis.
+      canary::MutexLock lock(&mu_);
+      ctx_ = *std::move(ctx);
+      stamp_ = FilesStamp(options_);
+    }
 
     std::string host;
     int port_number = 0;

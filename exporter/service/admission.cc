@@ -103,67 +103,92 @@ void ProbeCoordinator::StoreLocked(const std::string& key, Cached entry) {
   if (options_.max_cached > 0) cache_.emplace(key, std::move(entry));
 }
 
+ProbeOutcome ProbeCoordinator::Join(const std::shared_ptr<Flight>& flight,
+                                    absl::Duration budget) {
+  if (options_.on_join) options_.on_join();
+  bool done = false;
+  std::shared_ptr<const probes::ProbeReport> report;
+  {
+    canary::MutexLock lock(&flight->mu);
+    done = flight->mu.AwaitWithTimeout(
+        [&flight]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return flight->done; },
+        budget);
+    report = flight->report;
+  }
+  {
+    canary::MutexLock lock(&mu_);
+    ReleaseLocked(0);
+  }
+  ProbeOutcome out;
+  if (!done || report == nullptr) {
+    out.reason = kRejectSharedBurstTimeout;
+    out.message =
+        done ? "probe refused: the burst it shares with a concurrent probe "
+               "of the same target and module failed"
+             : absl::StrCat(
+                   "probe refused: the burst it shares with a "
+                   "concurrent probe of the same target and module "
+                   "did not end within this probe's budget (",
+                   absl::FormatDuration(budget), ")");
+    return out;
+  }
+  out.kind = ProbeOutcome::Kind::kShared;
+  out.report = std::move(report);
+  return out;
+}
+
 ProbeOutcome ProbeCoordinator::Probe(
     const std::shared_ptr<const config::Config>& config,
     const config::Module& module, const std::string& target,
     absl::Duration budget, const std::function<probes::ProbeReport()>& run) {
   const std::string key = Key(module, target);
   const config::ServerConfig& limits = config->server;
-  ProbeOutcome out;
-  std::unique_lock<std::mutex> lock(mu_);
-
-  if (module.min_interval > absl::ZeroDuration()) {
-    auto it = cache_.find(key);
-    if (it != cache_.end() && SameConfig(it->second.config, config) &&
-        options_.clock->Now() - it->second.started < module.min_interval) {
-      out.kind = ProbeOutcome::Kind::kCached;
-      out.report = it->second.report;
-      return out;
-    }
-  }
-
-  if (auto it = flights_.find(key); it != flights_.end()) {
-    std::shared_ptr<Flight> flight = it->second;
-    if (!AdmitLocked(limits, 0, &out)) return out;
-    lock.unlock();
-    if (options_.on_join) options_.on_join();
-    lock.lock();
-    const bool done =
-        flight->cv.wait_for(lock, absl::ToChronoNanoseconds(budget),
-                            [&flight] { return flight->done; });
-    ReleaseLocked(0);
-    if (!done || flight->report == nullptr) {
-      out.reason = kRejectSharedBurstTimeout;
-      out.message =
-          done ? "probe refused: the burst it shares with a concurrent probe "
-                 "of the same target and module failed"
-               : absl::StrCat(
-                     "probe refused: the burst it shares with a "
-                     "concurrent probe of the same target and module "
-                     "did not end within this probe's budget (",
-                     absl::FormatDuration(budget), ")");
-      return out;
-    }
-    out.kind = ProbeOutcome::Kind::kShared;
-    out.report = flight->report;
-    return out;
-  }
-
   const int requests = module.burst.max_in_flight();
-  if (!AdmitLocked(limits, requests, &out)) return out;
-  auto flight = std::make_shared<Flight>();
-  flights_.emplace(key, flight);
-  const absl::Time started = options_.clock->Now();
-  lock.unlock();
+  ProbeOutcome out;
+  std::shared_ptr<Flight> flight;
+  bool joining = false;
+  absl::Time started;
+  {
+    canary::MutexLock lock(&mu_);
+    if (module.min_interval > absl::ZeroDuration()) {
+      auto it = cache_.find(key);
+      if (it != cache_.end() && SameConfig(it->second.config, config) &&
+          options_.clock->Now() - it->second.started < module.min_interval) {
+        out.kind = ProbeOutcome::Kind::kCached;
+        out.report = it->second.report;
+        return out;
+      }
+    }
+    if (auto it = flights_.find(key); it != flights_.end()) {
+      // Joining holds a probe slot (an HTTP worker waits) but no requests.
+      if (!AdmitLocked(limits, 0, &out)) return out;
+      flight = it->second;
+      joining = true;
+    } else {
+      if (!AdmitLocked(limits, requests, &out)) return out;
+      flight = std::make_shared<Flight>();
+      flights_.emplace(key, flight);
+      started = options_.clock->Now();
+    }
+  }
+  if (joining) return Join(flight, budget);
 
   std::shared_ptr<const probes::ProbeReport> report;
   auto finish = [&] {
-    lock.lock();
-    ReleaseLocked(requests);
-    flights_.erase(key);
+    {
+      canary::MutexLock lock(&mu_);
+      ReleaseLocked(requests);
+      flights_.erase(key);
+      if (report != nullptr && module.min_interval > absl::ZeroDuration()) {
+        StoreLocked(key, Cached{.report = report,
+                                .config = config,
+                                .started = started,
+                                .expires = started + module.min_interval});
+      }
+    }
+    canary::MutexLock lock(&flight->mu);
     flight->report = report;
-    flight->done = true;
-    flight->cv.notify_all();
+    flight->done = true;  // the unlock wakes the joined callers
   };
   try {
     report = std::make_shared<const probes::ProbeReport>(run());
@@ -174,19 +199,13 @@ ProbeOutcome ProbeCoordinator::Probe(
     throw;
   }
   finish();
-  if (module.min_interval > absl::ZeroDuration()) {
-    StoreLocked(key, Cached{.report = report,
-                            .config = config,
-                            .started = started,
-                            .expires = started + module.min_interval});
-  }
   out.kind = ProbeOutcome::Kind::kRan;
   out.report = std::move(report);
   return out;
 }
 
 BudgetUsage ProbeCoordinator::Usage() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  canary::MutexLock lock(&mu_);
   return BudgetUsage{.probes = probes_,
                      .requests = requests_,
                      .bursts = static_cast<int>(flights_.size()),

@@ -19,22 +19,23 @@
 // the next probe.
 //
 // Thread-safety: every method may be called from many threads at once.
-// Locks are std::mutex (visible to TSan, unlike this Abseil's Mutex).
+// Locks are canary::Mutex (base/sync.h): visible to TSan and checked by
+// clang's -Wthread-safety.
 // Errors: none; a refusal is a ProbeOutcome with a one-line reason.
 #ifndef CANARY_EXPORTER_SERVICE_ADMISSION_H_
 #define CANARY_EXPORTER_SERVICE_ADMISSION_H_
 
-#include <condition_variable>
 #include <cstddef>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/time/time.h"
 #include "base/clock.h"
+#include "base/sync.h"
 #include "config/config.h"
 #include "probes/prober.h"
 #include "prometheus/metric_family.h"
@@ -125,10 +126,11 @@ class ProbeCoordinator {
   BudgetUsage Usage() const;
 
  private:
+  // One running burst; callers that join it wait on its own mutex.
   struct Flight {
-    bool done = false;
-    std::shared_ptr<const probes::ProbeReport> report;
-    std::condition_variable cv;
+    canary::Mutex mu;
+    bool done ABSL_GUARDED_BY(mu) = false;
+    std::shared_ptr<const probes::ProbeReport> report ABSL_GUARDED_BY(mu);
   };
   struct Cached {
     std::shared_ptr<const probes::ProbeReport> report;
@@ -140,18 +142,24 @@ class ProbeCoordinator {
   };
 
   // Takes a probe slot and `requests` of in-flight capacity, or fills
-  // `refusal` and returns false. Requires mu_.
+  // `refusal` and returns false.
   bool AdmitLocked(const config::ServerConfig& limits, int requests,
-                   ProbeOutcome* refusal);
-  void ReleaseLocked(int requests);
-  void StoreLocked(const std::string& key, Cached entry);
+                   ProbeOutcome* refusal) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReleaseLocked(int requests) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void StoreLocked(const std::string& key, Cached entry)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Waits (at most `budget`) for the burst `flight` another call runs, then
+  // gives back the probe slot the caller took to wait.
+  ProbeOutcome Join(const std::shared_ptr<Flight>& flight,
+                    absl::Duration budget);
 
   const Options options_;
-  mutable std::mutex mu_;
-  int probes_ = 0;                                          // guarded by mu_
-  int requests_ = 0;                                        // guarded by mu_
-  std::map<std::string, std::shared_ptr<Flight>> flights_;  // by key; mu_
-  std::map<std::string, Cached> cache_;                     // by key; mu_
+  mutable canary::Mutex mu_;
+  int probes_ ABSL_GUARDED_BY(mu_) = 0;
+  int requests_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<std::string, std::shared_ptr<Flight>> flights_
+      ABSL_GUARDED_BY(mu_);                                   // by key
+  std::map<std::string, Cached> cache_ ABSL_GUARDED_BY(mu_);  // by key
 };
 
 }  // namespace canary::exporter
