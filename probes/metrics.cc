@@ -87,16 +87,8 @@ class HistogramBuilder {
   double sum_ = 0;
 };
 
-MetricFamily RequestsByResult(const BurstResult& burst) {
-  std::array<int64_t, kNumResultClasses> counts{};
-  for (const RequestResult& r : burst.requests) {
-    const int i = static_cast<int>(r.result);
-    // An out-of-range value would be a bug upstream; count it as "other"
-    // rather than write out of bounds.
-    ++counts[i >= 0 && i < kNumResultClasses
-                 ? i
-                 : static_cast<int>(ResultClass::kOther)];
-  }
+MetricFamily RequestsByResult(const BurstStats& stats) {
+  const std::array<int64_t, kNumResultClasses>& counts = stats.by_class;
   MetricFamily f =
       Family(kProbeHttpRequests,
              "Requests of this burst by result class; all classes are always "
@@ -111,11 +103,8 @@ MetricFamily RequestsByResult(const BurstResult& burst) {
   return f;
 }
 
-MetricFamily ResponsesByCode(const BurstResult& burst) {
-  std::map<int, int64_t> counts;
-  for (const RequestResult& r : burst.requests) {
-    if (r.status_code > 0) ++counts[r.status_code];
-  }
+MetricFamily ResponsesByCode(const BurstStats& stats) {
+  const std::map<int, int64_t>& counts = stats.by_code;
   MetricFamily f =
       Family(kProbeHttpResponses,
              "HTTP responses of this burst by status code.", MetricType::Gauge);
@@ -257,8 +246,8 @@ std::vector<MetricFamily> BuildProbeFamilies(
       "header minus an offset, or the exporter's default).",
       absl::ToDoubleSeconds(summary.budget)));
 
-  families.push_back(RequestsByResult(burst));
-  MetricFamily responses = ResponsesByCode(burst);
+  families.push_back(RequestsByResult(stats));
+  MetricFamily responses = ResponsesByCode(stats);
   if (!responses.metric.empty()) families.push_back(std::move(responses));
   families.push_back(SingleGauge(kProbeHttpRequestsPlanned,
                                  "Requests the load shape of this burst "

@@ -23,6 +23,7 @@
 #include "config/loader.h"
 #include "exporter/views/report_format.h"
 #include "probes/allowlist.h"
+#include "probes/burst.h"
 #include "probes/metrics.h"
 #include "probes/stats.h"
 #include "probes/target.h"
@@ -226,7 +227,9 @@ absl::Duration CliBudget(const config::Module& module) {
   } else {
     const int64_t n = b.requests.value_or(1);
     if (b.open_model()) {
-      shape = absl::Seconds(static_cast<double>(n) / b.rate);
+      // The engine's pacing schedule: when arrival n, one past the last,
+      // would be due.
+      shape = probes::ArrivalOffset(n, b.rate);
     } else {
       // Each VU runs its share of the requests one after another.
       const int64_t rounds = (n + b.vus - 1) / std::max(1, b.vus);
@@ -255,7 +258,7 @@ std::string RenderSummary(const config::Module& module,
                           const std::string& target, absl::Duration budget,
                           const probes::ProbeReport& report, bool color) {
   const probes::BurstResult& burst = report.burst;
-  const probes::BurstStats s = probes::ComputeStats(burst);
+  const probes::BurstStats& s = report.stats;
   std::string out;
   absl::StrAppend(&out, "\n  canary_exporter probe: module \"", module.name,
                   "\" -> ", RedactUrlUserinfo(target), "\n");
@@ -290,12 +293,8 @@ std::string RenderSummary(const config::Module& module,
                                               FormatSeconds(seconds))
                             : std::string("-")));
 
-  std::array<int64_t, probes::kNumResultClasses> by_class{};
-  std::map<int, int64_t> by_code;
-  for (const probes::RequestResult& r : burst.requests) {
-    ++by_class[static_cast<int>(r.result)];
-    if (r.status_code > 0) ++by_code[r.status_code];
-  }
+  const std::array<int64_t, probes::kNumResultClasses>& by_class = s.by_class;
+  const std::map<int, int64_t>& by_code = s.by_code;
   std::vector<std::string> classes;
   for (int c = 0; c < probes::kNumResultClasses; ++c) {
     if (by_class[c] == 0) continue;

@@ -131,10 +131,11 @@ HttpResponse Handlers::Probe(const HttpRequest& request) {
     return Text(403, std::string(s.message()));
   }
 
-  absl::StatusOr<absl::Duration> budget = ProbeBudget(
+  absl::StatusOr<BudgetDecision> decision = DecideProbeBudget(
       request.scrape_timeout ? request.scrape_timeout->c_str() : nullptr,
       options_.timeout_offset);
-  if (!budget.ok()) return Reject(std::string(budget.status().message()));
+  if (!decision.ok()) return Reject(std::string(decision.status().message()));
+  const absl::Duration* const budget = &decision->budget;
 
   const absl::Time start = absl::Now();
   // Single flight, min_interval and the [server] budget:
@@ -171,28 +172,27 @@ HttpResponse Handlers::Probe(const HttpRequest& request) {
                   {"success", report.success ? "true" : "false"},
                   {"requests", absl::StrCat(report.burst.requests.size())},
                   {"duration", absl::FormatDuration(absl::Now() - start)}});
-  const BudgetInputs budget_inputs{.header = request.scrape_timeout,
-                                   .offset = options_.timeout_offset,
-                                   .budget = *budget};
   // The record (charts, debug text) is rendered after the answer is
   // written: Prometheus waits for none of it.
-  auto record = [this, config, module, target = *target, budget_inputs,
+  auto record = [this, config, module, target = *target, decision = *decision,
                  report = outcome.report, finished = absl::Now(),
                  reservation = std::make_shared<ProbeHistory::Reservation>(
                      history_.limit() > 0 ? history_.Reserve()
                                           : ProbeHistory::Reservation())] {
     if (history_.limit() == 0) return;
-    reservation->Fill(
-        MakeProbeRecord(*module, target, budget_inputs, *report, finished));
+    reservation->Fill(MakeProbeRecord(*module, target, decision.budget,
+                                      decision.explanation, *report, finished));
   };
   if (auto it = request.query.find("debug");
       it != request.query.end() &&
       (it->second == "true" || it->second == "1")) {
-    HttpResponse r = Text(200, RenderDebug({.module = module,
-                                            .target = *target,
-                                            .budget = budget_inputs,
-                                            .report = &report,
-                                            .finished = absl::Now()}));
+    HttpResponse r =
+        Text(200, RenderDebug({.module = module,
+                               .target = *target,
+                               .budget = decision->budget,
+                               .budget_explanation = decision->explanation,
+                               .report = &report,
+                               .finished = absl::Now()}));
     r.after_send = std::move(record);
     return r;
   }

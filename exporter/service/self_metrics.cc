@@ -204,13 +204,9 @@ void SelfMetrics::ProbeFinished(const std::string& module,
          {"result",
           probes::ResultClassName(static_cast<probes::ResultClass>(i))}});
   }
-  std::array<double, probes::kNumResultClasses> counts{};
-  for (const probes::RequestResult& r : report.burst.requests) {
-    int i = static_cast<int>(r.result);
-    if (i >= 0 && i < probes::kNumResultClasses) counts[i] += 1;
-  }
   for (int i = 0; i < probes::kNumResultClasses; ++i) {
-    if (counts[i] > 0) by_class[i]->Increment(counts[i]);
+    const int64_t n = report.stats.by_class[i];
+    if (n > 0) by_class[i]->Increment(static_cast<double>(n));
   }
 }
 

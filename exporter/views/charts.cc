@@ -121,16 +121,17 @@ std::string LatencyHistogramSvg(const probes::BurstResult& burst,
   return svg;
 }
 
-std::string TimelineSvg(const probes::BurstResult& burst) {
+std::string TimelineSvg(const probes::BurstResult& burst,
+                        const probes::BurstStats& stats) {
   constexpr int kLegend = 14;
   const auto& reqs = burst.requests;
   double x_max = absl::ToDoubleSeconds(burst.duration);
   double y_max = 0;
-  std::array<int64_t, probes::kNumResultClasses> by_class{};
+  const std::array<int64_t, probes::kNumResultClasses>& by_class =
+      stats.by_class;
   for (const probes::RequestResult& r : reqs) {
     x_max = std::max(x_max, absl::ToDoubleSeconds(r.intended_start));
     y_max = std::max(y_max, absl::ToDoubleSeconds(r.latency));
-    ++by_class[static_cast<int>(r.result)];
   }
   if (x_max <= 0) x_max = 1e-3;
   if (y_max <= 0) y_max = 1e-3;

@@ -2,7 +2,7 @@
 // page. No scripts, no external assets: the page works air-gapped.
 //
 //   std::string h = LatencyHistogramSvg(report.burst, module.buckets);
-//   std::string t = TimelineSvg(report.burst);
+//   std::string t = TimelineSvg(report.burst, report.stats);
 //   page += h + t;
 //
 // The histogram has one <rect class="bar"> per bucket (the module's buckets
@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "probes/result.h"
+#include "probes/stats.h"
 
 namespace canary::exporter {
 
@@ -31,7 +32,10 @@ const char* ResultColor(probes::ResultClass c);
 std::string LatencyHistogramSvg(const probes::BurstResult& burst,
                                 const std::vector<double>& buckets);
 
-std::string TimelineSvg(const probes::BurstResult& burst);
+// `stats` is the burst's (ProbeReport::stats): the legend counts its
+// by_class tally.
+std::string TimelineSvg(const probes::BurstResult& burst,
+                        const probes::BurstStats& stats);
 
 }  // namespace canary::exporter
 

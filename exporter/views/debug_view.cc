@@ -105,36 +105,6 @@ bool IsCredentialHeader(absl::string_view name) {
   return false;
 }
 
-std::string DescribeBudget(const BudgetInputs& b) {
-  const std::string offset = absl::FormatDuration(b.offset);
-  const std::string used = absl::FormatDuration(b.budget);
-  if (!b.header.has_value()) {
-    return absl::StrCat(
-        used,
-        " (no X-Prometheus-Scrape-Timeout-Seconds header: the 120s "
-        "default minus --timeout-offset ",
-        offset, ")");
-  }
-  double seconds = 0;
-  const bool parsed = absl::SimpleAtod(*b.header, &seconds);
-  const absl::Duration header = absl::Seconds(seconds);
-  std::string how;
-  if (parsed && header - b.offset == b.budget) {
-    how = absl::StrCat("X-Prometheus-Scrape-Timeout-Seconds ", *b.header,
-                       " minus --timeout-offset ", offset);
-  } else if (parsed && header - b.offset <= absl::ZeroDuration() &&
-             b.budget == header / 2) {
-    how = absl::StrCat("X-Prometheus-Scrape-Timeout-Seconds ", *b.header,
-                       " is not above --timeout-offset ", offset,
-                       ": half the scrape timeout");
-  } else {
-    how = absl::StrCat("from X-Prometheus-Scrape-Timeout-Seconds ", *b.header,
-                       " and --timeout-offset ", offset,
-                       ", then limited by the exporter");
-  }
-  return absl::StrCat(used, " (", how, ")");
-}
-
 std::string RenderModuleConfig(const config::Module& m) {
   std::string out;
   absl::StrAppend(&out, "[modules.", m.name, "]\n");
@@ -225,7 +195,7 @@ std::string RenderModuleConfig(const config::Module& m) {
 std::string RenderDebug(const DebugInput& in) {
   const probes::ProbeReport& report = *in.report;
   const probes::BurstResult& burst = report.burst;
-  const probes::BurstStats stats = probes::ComputeStats(burst);
+  const probes::BurstStats& stats = report.stats;
   std::string out;
   absl::StrAppend(&out, "canary_exporter probe debug output\n\n");
   absl::StrAppend(&out, "target:   ", RedactUrlUserinfo(in.target), "\n");
@@ -236,7 +206,11 @@ std::string RenderDebug(const DebugInput& in) {
                                      absl::UTCTimeZone()),
                     "\n");
   }
-  absl::StrAppend(&out, "budget:   ", DescribeBudget(in.budget), "\n");
+  absl::StrAppend(&out, "budget:   ", absl::FormatDuration(in.budget));
+  if (!in.budget_explanation.empty()) {
+    absl::StrAppend(&out, " (", in.budget_explanation, ")");
+  }
+  out += "\n";
   absl::StrAppend(&out, "success:  ", report.success ? "yes" : "no",
                   " (probe_success ", report.success ? 1 : 0, ")\n");
   absl::StrAppend(&out, "burst:    planned ", burst.planned, ", sent ",

@@ -4,9 +4,9 @@
 // the metrics.
 //
 //   std::string text = RenderDebug({.module = module, .target = url,
-//                                   .budget = {.header = "10",
-//                                              .offset = absl::Seconds(0.5),
-//                                              .budget = absl::Seconds(9.5)},
+//                                   .budget = decision.budget,
+//                                   .budget_explanation =
+//                                       decision.explanation,
 //                                   .report = &report});
 //
 // Secrets: the values of credential headers (Authorization, Cookie,
@@ -30,16 +30,6 @@ namespace canary::exporter {
 
 inline constexpr char kRedacted[] = "<redacted>";
 
-// The inputs of the probe budget, and the budget the probe ran with.
-struct BudgetInputs {
-  std::optional<std::string> header;  // X-Prometheus-Scrape-Timeout-Seconds
-  absl::Duration offset;              // --timeout-offset
-  absl::Duration budget;              // what was used
-};
-
-// One line: the budget and how it was derived from the header and offset.
-std::string DescribeBudget(const BudgetInputs& b);
-
 // Whether the value of request header `name` must never be shown.
 bool IsCredentialHeader(absl::string_view name);
 
@@ -49,7 +39,10 @@ std::string RenderModuleConfig(const config::Module& module);
 struct DebugInput {
   const config::Module* module = nullptr;  // never null
   std::string target;
-  BudgetInputs budget;
+  absl::Duration budget;  // the time budget the probe ran under
+  // How `budget` was derived, in words (DecideProbeBudget,
+  // exporter/service/budget.h); printed after it in parentheses.
+  std::string budget_explanation;
   const probes::ProbeReport* report = nullptr;  // never null
   absl::Time finished = absl::UnixEpoch();
   // Requests beyond this many are summarised in one line.

@@ -10,11 +10,11 @@
 namespace canary::exporter {
 
 ProbeRecord MakeProbeRecord(const config::Module& module,
-                            const std::string& target,
-                            const BudgetInputs& budget,
+                            const std::string& target, absl::Duration budget,
+                            const std::string& budget_explanation,
                             const probes::ProbeReport& report,
                             absl::Time finished) {
-  const probes::BurstStats stats = probes::ComputeStats(report.burst);
+  const probes::BurstStats& stats = report.stats;
   ProbeRecord r;
   r.finished = finished;
   r.module = module.name;
@@ -27,12 +27,13 @@ ProbeRecord MakeProbeRecord(const config::Module& module,
   r.p50 = probes::Quantile(stats.latencies, 0.5);
   r.p95 = probes::Quantile(stats.latencies, 0.95);
   r.duration = report.burst.duration;
-  r.budget = budget.budget;
+  r.budget = budget;
   r.histogram_svg = LatencyHistogramSvg(report.burst, module.buckets);
-  r.timeline_svg = TimelineSvg(report.burst);
+  r.timeline_svg = TimelineSvg(report.burst, report.stats);
   r.debug_text = RenderDebug({.module = &module,
                               .target = target,
                               .budget = budget,
+                              .budget_explanation = budget_explanation,
                               .report = &report,
                               .finished = finished,
                               .max_request_lines = kHistoryDebugRequestLines});

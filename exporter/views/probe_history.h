@@ -67,8 +67,8 @@ struct ProbeRecord {
 
 // Builds the record of one finished probe (renders charts and debug text).
 ProbeRecord MakeProbeRecord(const config::Module& module,
-                            const std::string& target,
-                            const BudgetInputs& budget,
+                            const std::string& target, absl::Duration budget,
+                            const std::string& budget_explanation,
                             const probes::ProbeReport& report,
                             absl::Time finished);
 

@@ -64,6 +64,12 @@ TEST_F(ProberTest, NoThresholdsMeansEveryRequestMustSucceed) {
   ProbeReport r = Run(*one_bad);
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.burst.requests.size(), 10u);
+  // The report carries the burst's stats, computed once here.
+  EXPECT_EQ(r.stats.requests, 10);
+  EXPECT_EQ(r.stats.errors, 1);
+  EXPECT_EQ(r.stats.by_class[static_cast<int>(ResultClass::kHttpStatus)], 1);
+  EXPECT_EQ(r.stats.by_code.at(500), 1);
+  EXPECT_EQ(r.stats.latencies.size(), 10u);
 }
 
 TEST_F(ProberTest, ThresholdsDecideSuccess) {

@@ -150,9 +150,9 @@ Scenario Mixed() {
   s.report.burst.planned = 5;
   s.report.burst.dropped = 1;
   s.report.burst.duration = absl::Seconds(2);
-  const probes::BurstStats stats = probes::ComputeStats(s.report.burst);
+  s.report.stats = probes::ComputeStats(s.report.burst);
   s.report.thresholds_passed =
-      probes::EvaluateThresholds(s.module.thresholds, stats);
+      probes::EvaluateThresholds(s.module.thresholds, s.report.stats);
   s.report.success = false;
   return s;
 }
@@ -213,6 +213,7 @@ TEST(RenderSummaryTest, NoResponsesPrintsDashesNotNaN) {
   m.thresholds = {*config::ParseThreshold("p(95)<200ms")};
   probes::ProbeReport r;
   r.burst.requests = {Req(probes::ResultClass::kConnect, 0, 1, "refused")};
+  r.stats = probes::ComputeStats(r.burst);
   r.thresholds_passed = {false};
   const std::string out =
       RenderSummary(m, "http://h/", absl::Seconds(3), r, false);

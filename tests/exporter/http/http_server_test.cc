@@ -35,11 +35,10 @@ TEST(HttpServerTest, PassesTheDecodedRequestToTheHandlerAndWritesItsAnswer) {
                           r.after_send = [&] { ++after_send_runs; };
                           return r;
                         }));
-  ASSERT_OK_AND_ASSIGN(
-      HttpResult r,
-      HttpGet(absl::StrCat("http://127.0.0.1:", server->port(),
-                           "/some/path?a=1%202&b=x&a=3"),
-              {{kScrapeTimeoutHeader, "7.5"}}));
+  ASSERT_OK_AND_ASSIGN(HttpResult r,
+                       HttpGet(absl::StrCat("http://127.0.0.1:", server->port(),
+                                            "/some/path?a=1%202&b=x&a=3"),
+                               {{kScrapeTimeoutHeader, "7.5"}}));
   server->Stop();
   EXPECT_EQ(r.status, 418);
   EXPECT_EQ(r.body, "teapot\n");

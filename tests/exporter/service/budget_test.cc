@@ -56,5 +56,32 @@ INSTANTIATE_TEST_SUITE_P(Table, BadHeaderTest,
                          ::testing::Values("abc", "", "0", "-1", "nan", "inf",
                                            "10s", "1,5"));
 
+// The decision explains itself: the debug view prints this, never works the
+// rule out again from the budget.
+TEST(DecideProbeBudgetTest, NamesTheInputsOfEachRule) {
+  absl::StatusOr<BudgetDecision> d =
+      DecideProbeBudget("10", absl::Milliseconds(500));
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->budget, absl::Milliseconds(9500));
+  EXPECT_EQ(d->explanation,
+            "X-Prometheus-Scrape-Timeout-Seconds 10 minus --timeout-offset "
+            "500ms");
+  d = DecideProbeBudget(nullptr, absl::Milliseconds(500));
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->budget, absl::Milliseconds(119500));
+  EXPECT_EQ(d->explanation,
+            "no X-Prometheus-Scrape-Timeout-Seconds header: the 120s default "
+            "minus --timeout-offset 500ms");
+  d = DecideProbeBudget("0.4", absl::Milliseconds(500));
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->budget, absl::Milliseconds(200));
+  EXPECT_EQ(d->explanation,
+            "X-Prometheus-Scrape-Timeout-Seconds 0.4 is not above "
+            "--timeout-offset 500ms: half the scrape timeout");
+  EXPECT_THAT(DecideProbeBudget("abc", absl::Milliseconds(500)),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       ::testing::HasSubstr("\"abc\"")));
+}
+
 }  // namespace
 }  // namespace canary::exporter

@@ -4,6 +4,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "probes/stats.h"
 
 namespace canary::exporter {
 namespace {
@@ -40,6 +41,7 @@ probes::ProbeReport OneRequest() {
   bad.error = "Connection refused";
   r.burst.requests.push_back(bad);
   r.burst.planned = 2;
+  r.stats = probes::ComputeStats(r.burst);
   return r;
 }
 
@@ -49,9 +51,9 @@ TEST(DebugViewTest, SecretsNeverAppear) {
   const std::string out =
       RenderDebug({.module = &m,
                    .target = "https://tuser:TARGET-GGGG@127.0.0.1:8443/login",
-                   .budget = {.header = "10",
-                              .offset = absl::Milliseconds(500),
-                              .budget = absl::Milliseconds(9500)},
+                   .budget = absl::Milliseconds(9500),
+                   .budget_explanation = "X-Prometheus-Scrape-Timeout-Seconds "
+                                         "10 minus --timeout-offset 500ms",
                    .report = &report});
   for (const char* secret :
        {"tok-AAAA", "COOKIE-BBBB", "PROXY-CCCC", "KEY-DDDD", "BODY-EEEE",
@@ -82,6 +84,7 @@ TEST(DebugViewTest, LongBurstsAreSummarisedPastTheLineLimit) {
   m.name = "m";
   probes::ProbeReport report;
   report.burst.requests.resize(25);
+  report.stats = probes::ComputeStats(report.burst);
   const std::string out = RenderDebug({.module = &m,
                                        .target = "http://h/",
                                        .report = &report,
@@ -89,27 +92,6 @@ TEST(DebugViewTest, LongBurstsAreSummarisedPastTheLineLimit) {
   EXPECT_THAT(out, HasSubstr("... 15 more requests not listed"));
   EXPECT_THAT(out, HasSubstr("\n10    "));
   EXPECT_THAT(out, Not(HasSubstr("\n11    ")));
-}
-
-TEST(DescribeBudgetTest, NamesTheInputsOfEachRule) {
-  EXPECT_EQ(DescribeBudget({.header = "10",
-                            .offset = absl::Milliseconds(500),
-                            .budget = absl::Milliseconds(9500)}),
-            "9.5s (X-Prometheus-Scrape-Timeout-Seconds 10 minus "
-            "--timeout-offset 500ms)");
-  EXPECT_EQ(DescribeBudget({.offset = absl::Milliseconds(500),
-                            .budget = absl::Milliseconds(119500)}),
-            "1m59.5s (no X-Prometheus-Scrape-Timeout-Seconds header: the "
-            "120s default minus --timeout-offset 500ms)");
-  EXPECT_EQ(DescribeBudget({.header = "0.4",
-                            .offset = absl::Milliseconds(500),
-                            .budget = absl::Milliseconds(200)}),
-            "200ms (X-Prometheus-Scrape-Timeout-Seconds 0.4 is not above "
-            "--timeout-offset 500ms: half the scrape timeout)");
-  EXPECT_THAT(DescribeBudget({.header = "10",
-                              .offset = absl::Milliseconds(500),
-                              .budget = absl::Seconds(3)}),
-              HasSubstr("then limited by the exporter"));
 }
 
 TEST(IsCredentialHeaderTest, CoversTheUsualNamesCaseInsensitively) {

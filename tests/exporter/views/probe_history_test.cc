@@ -10,6 +10,7 @@
 #include "exporter/views/charts.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "probes/stats.h"
 
 namespace canary::exporter {
 namespace {
@@ -97,6 +98,7 @@ probes::ProbeReport Burst(int n, int failures) {
   r.burst.planned = n;
   r.burst.duration = absl::Milliseconds(10 * n);
   r.success = failures == 0;
+  r.stats = probes::ComputeStats(r.burst);
   return r;
 }
 
@@ -112,7 +114,7 @@ TEST(ChartsTest, HistogramHasABarPerBucketAndInf) {
 
 TEST(ChartsTest, TimelineColoursEveryRequestByResult) {
   const probes::ProbeReport r = Burst(20, 3);
-  const std::string svg = TimelineSvg(r.burst);
+  const std::string svg = TimelineSvg(r.burst, r.stats);
   EXPECT_EQ(Count(svg, "<circle class=\"req r-success\""), 17);
   EXPECT_EQ(Count(svg, "<circle class=\"req r-timeout\""), 3);
   EXPECT_THAT(svg, HasSubstr(ResultColor(probes::ResultClass::kTimeout)));
@@ -121,7 +123,7 @@ TEST(ChartsTest, TimelineColoursEveryRequestByResult) {
 
 TEST(ChartsTest, TimelineSamplesBigBursts) {
   const probes::ProbeReport r = Burst(10000, 0);
-  const std::string svg = TimelineSvg(r.burst);
+  const std::string svg = TimelineSvg(r.burst, r.stats);
   EXPECT_LE(Count(svg, "<circle "), kMaxTimelinePoints);
   EXPECT_GE(Count(svg, "<circle "), kMaxTimelinePoints / 2);
   EXPECT_THAT(svg, HasSubstr(">success 10000</text>"));
@@ -129,7 +131,8 @@ TEST(ChartsTest, TimelineSamplesBigBursts) {
 
 TEST(ChartsTest, EmptyBurstSaysSo) {
   probes::BurstResult empty;
-  EXPECT_THAT(TimelineSvg(empty), HasSubstr(">no requests</text>"));
+  EXPECT_THAT(TimelineSvg(empty, probes::ComputeStats(empty)),
+              HasSubstr(">no requests</text>"));
   EXPECT_THAT(LatencyHistogramSvg(empty, config::DefaultBuckets()),
               HasSubstr(">no responses</text>"));
 }
@@ -141,8 +144,7 @@ TEST(ProbeRecordTest, RendersChartsDebugAndEscapedRow) {
   const probes::ProbeReport r = Burst(5, 1);
   ProbeHistory h(10);
   const uint64_t id = h.Add(MakeProbeRecord(
-      m, "http://u:SECRET-2@h/<p>",
-      {.offset = absl::Milliseconds(500), .budget = absl::Seconds(9)}, r,
+      m, "http://u:SECRET-2@h/<p>", absl::Seconds(9), "9s from the test", r,
       absl::FromUnixSeconds(1700000000)));
   auto rec = h.Find(id);
   ASSERT_NE(rec, nullptr);
