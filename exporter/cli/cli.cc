@@ -24,6 +24,7 @@
 #include "exporter/views/report_format.h"
 #include "probes/allowlist.h"
 #include "probes/burst.h"
+#include "probes/exposition.h"
 #include "probes/metrics.h"
 #include "probes/stats.h"
 #include "probes/target.h"

@@ -13,6 +13,7 @@
 #include "exporter/service/input_limits.h"
 #include "exporter/views/debug_view.h"
 #include "exporter/views/landing.h"
+#include "probes/exposition.h"
 #include "probes/metrics.h"
 #include "probes/target.h"
 #include "probes/target_guard.h"

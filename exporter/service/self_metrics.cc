@@ -17,8 +17,8 @@
 #include "absl/strings/strip.h"
 #include "exporter/process/version.h"
 #include "exporter/service/admission.h"
+#include "probes/exposition.h"
 #include "probes/result.h"
-#include "prometheus/text_serializer.h"
 
 namespace canary::exporter {
 namespace {
@@ -232,7 +232,8 @@ std::vector<prometheus::MetricFamily> SelfMetrics::Collect() const {
 
 absl::StatusOr<std::string> SelfMetrics::Serialize() const {
   try {
-    return prometheus::TextSerializer().Serialize(Collect());
+    // The one exposition writer, as /probe's answer (probes/exposition.h).
+    return probes::SerializeFamilies(Collect());
   } catch (const std::exception& e) {
     return absl::InternalError(
         absl::StrCat("serializing self-metrics: ", e.what()));

@@ -23,7 +23,9 @@
 // virtual_memory_bytes,open_fds,max_fds,start_time_seconds}.
 //
 // Thread-safety: every method is thread-safe.
-// Errors: Serialize returns Internal if the serializer throws.
+// /metrics is written by the same exposition writer as /probe
+// (probes/exposition.h).
+// Errors: Serialize returns Internal if collecting the metrics throws.
 #ifndef CANARY_EXPORTER_SERVICE_SELF_METRICS_H_
 #define CANARY_EXPORTER_SERVICE_SELF_METRICS_H_
 

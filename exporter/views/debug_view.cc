@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "exporter/views/report_format.h"
+#include "probes/exposition.h"
 #include "probes/metrics.h"
 #include "probes/stats.h"
 

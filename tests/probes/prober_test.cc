@@ -1,3 +1,4 @@
+#include "probes/exposition.h"
 #include "probes/prober.h"
 
 #include "gmock/gmock.h"

@@ -1,12 +1,17 @@
 #include "exporter/service/self_metrics.h"
 
 #include <string>
+#include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "exporter/process/version.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "probes/exposition.h"
 #include "tests/exporter/fake_prober.h"
+#include "tests/testing/exposition_check.h"
 
 namespace canary::exporter {
 namespace {
@@ -113,6 +118,37 @@ TEST(SelfMetricsTest, ReloadFailureKeepsLastSuccessTimestamp) {
                                   "timestamp_seconds 1\\.7e\\+0?9\n|"
                                   "timestamp_seconds 1700000000\n"));
   EXPECT_THAT(text, Not(HasSubstr("1700000100")));
+}
+
+// /metrics and /probe share one exposition writer (probes/exposition.h):
+// every /metrics family is written as prometheus-cpp's TextSerializer would,
+// sample by sample, and Serialize() is that writer's text (the reload
+// timestamp, a double TextSerializer spells differently, proves it).
+TEST(SelfMetricsTest, MetricsIsWrittenByTheOneExpositionWriter) {
+  SelfMetrics m;
+  m.ConfigLoaded(true, absl::FromUnixMillis(1700000000123));
+  m.ProbeStarted();
+  m.ProbeFinished("canary", FakeProber::Report(false, {ResultClass::kSuccess,
+                                                       ResultClass::kTimeout}));
+  m.ProbeRejected(kRejectBadRequest);
+  m.ProbeShared("canary");
+  m.ProbeCached("canary");
+  const std::vector<prometheus::MetricFamily> families = m.Collect();
+  testing::ExpectSameAsTextSerializer(families);
+
+  const std::vector<std::string> want =
+      absl::StrSplit(probes::SerializeFamilies(families), '\n');
+  const std::vector<std::string> got = absl::StrSplit(Text(m), '\n');
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) {
+    // process_* values (CPU, memory) move between the two collections.
+    if (absl::StartsWith(want[i], "process_")) continue;
+    EXPECT_EQ(got[i], want[i]) << "line " << i + 1;
+  }
+  // The shortest round-trip spelling needs 17 digits here; TextSerializer
+  // writes 16 ("1700000000.123").
+  EXPECT_THAT(Text(m), HasSubstr("canary_exporter_config_last_reload_success_"
+                                 "timestamp_seconds 1700000000.1230001\n"));
 }
 
 }  // namespace
