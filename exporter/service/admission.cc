@@ -193,7 +193,7 @@ ProbeOutcome ProbeCoordinator::Probe(
   try {
     report = std::make_shared<const probes::ProbeReport>(run());
   } catch (...) {
-    // The server turns the exception into a 500; the budget and the
+    // The server turns the exception into a 500; the load limit and the
     // waiting callers must not be left holding this burst.
     finish();
     throw;
@@ -204,12 +204,12 @@ ProbeOutcome ProbeCoordinator::Probe(
   return out;
 }
 
-BudgetUsage ProbeCoordinator::Usage() const {
+LoadUsage ProbeCoordinator::Usage() const {
   canary::MutexLock lock(&mu_);
-  return BudgetUsage{.probes = probes_,
-                     .requests = requests_,
-                     .bursts = static_cast<int>(flights_.size()),
-                     .cached = cache_.size()};
+  return LoadUsage{.probes = probes_,
+                   .requests = requests_,
+                   .bursts = static_cast<int>(flights_.size()),
+                   .cached = cache_.size()};
 }
 
 }  // namespace canary::exporter

@@ -1,7 +1,8 @@
-// admission.h: the exporter's load budget. Decides, for each /probe call,
+// admission.h: the exporter's load limit. Decides, for each /probe call,
 // whether it runs a new burst, shares a burst already running for the same
 // target and module (single flight), reuses the last burst's result
-// (min_interval), or is refused at once because the budget is spent.
+// (min_interval), or is refused at once because the load limit is reached.
+// ("Budget" is only ever a probe's time limit, exporter/service/budget.h.)
 //
 //   ProbeCoordinator coordinator;
 //   ProbeOutcome out = coordinator.Probe(config, module, target, budget, [&] {
@@ -10,9 +11,9 @@
 //   });
 //   if (out.kind == ProbeOutcome::Kind::kRefused) return 503 + out.message;
 //
-// The budget ([server] in config.h): a probe that runs or waits for a burst
-// holds one of `max_concurrent_probes` slots (it holds an HTTP worker);
-// a probe that starts a burst also reserves the burst's in-flight cap
+// The load limit ([server] in config.h): a probe that runs or waits for a
+// burst holds one of `max_concurrent_probes` slots (it holds an HTTP
+// worker); a probe that starts a burst also reserves the burst's in-flight cap
 // (BurstConfig::max_in_flight()) from `max_inflight_requests`. Over either
 // limit the probe is refused, never queued. A cached answer holds nothing.
 // The limits are read from the Config of each call, so a reload applies to
@@ -43,7 +44,7 @@
 namespace canary::exporter {
 
 // Values of the `reason` label of canary_exporter_probe_rejections_total
-// for probes refused by the budget (HTTP 503).
+// for probes refused by the load limit (HTTP 503).
 inline constexpr char kRejectMaxConcurrentProbes[] = "max_concurrent_probes";
 inline constexpr char kRejectMaxInflightRequests[] = "max_inflight_requests";
 // A probe that joined a running burst which outlasted its own budget.
@@ -80,7 +81,8 @@ struct ProbeOutcome {
     kRan,      // this call ran the burst
     kShared,   // joined a burst another call started for the same key
     kCached,   // reused the last burst's result (module min_interval)
-    kRefused,  // over the budget: answer 503 with `message`
+    kRefused,  // over the load limit (or a shared burst outlasted this
+               // probe's time budget): answer 503 with `message`
   };
   Kind kind = Kind::kRefused;
   // The burst's report; null only when refused. Shared between callers.
@@ -92,8 +94,8 @@ struct ProbeOutcome {
 // The probe_cached gauge every /probe answer carries: 1 for kCached.
 prometheus::MetricFamily ProbeCachedFamily(bool cached);
 
-// What the budget holds right now.
-struct BudgetUsage {
+// What the load limit holds right now.
+struct LoadUsage {
   int probes = 0;    // slots held by running or waiting probes
   int requests = 0;  // in-flight capacity reserved by running bursts
   int bursts = 0;    // bursts running
@@ -116,14 +118,15 @@ class ProbeCoordinator {
   ProbeCoordinator& operator=(const ProbeCoordinator&) = delete;
 
   // Runs `run` for `target` with `module` (which belongs to `config`) under
-  // the budget of config->server, or shares/reuses a burst as above.
-  // `budget` bounds how long a joining call waits for a shared burst.
+  // the load limit of config->server, or shares/reuses a burst as above.
+  // `budget` (the probe's time budget) bounds how long a joining call waits
+  // for a shared burst.
   ProbeOutcome Probe(const std::shared_ptr<const config::Config>& config,
                      const config::Module& module, const std::string& target,
                      absl::Duration budget,
                      const std::function<probes::ProbeReport()>& run);
 
-  BudgetUsage Usage() const;
+  LoadUsage Usage() const;
 
  private:
   // One running burst; callers that join it wait on its own mutex.

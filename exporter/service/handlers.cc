@@ -139,7 +139,7 @@ HttpResponse Handlers::Probe(const HttpRequest& request) {
   const absl::Duration* const budget = &decision->budget;
 
   const absl::Time start = absl::Now();
-  // Single flight, min_interval and the [server] budget:
+  // Single flight, min_interval and the [server] load limit:
   // exporter/service/admission.h.
   const ProbeOutcome outcome =
       coordinator_.Probe(config, *module, *target, *budget, [&] {

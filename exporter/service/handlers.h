@@ -15,7 +15,7 @@
 // first needs valid credentials: 401 with WWW-Authenticate otherwise
 // (web_auth.h). A bad /probe request is 400 with a one-line plain-text reason
 // (414 for an over-long target or query, exporter/service/input_limits.h); a
-// probe over the load budget is 503 at once (exporter/service/admission.h); a
+// probe over the load limit is 503 at once (exporter/service/admission.h); a
 // failing target is still 200 (probe_success 0 in the body).
 //
 // Thread-safety: Handle() may run on many threads at once.
@@ -77,7 +77,7 @@ class Handlers {
   SelfMetrics* const metrics_;
   const HandlerOptions options_;
   Logger* const logger_;
-  ProbeCoordinator coordinator_;  // single flight, min_interval, budget
+  ProbeCoordinator coordinator_;  // single flight, min_interval, load limit
   ProbeHistory history_;
   BasicAuthenticator auth_;  // [web] basic_auth_users, on every endpoint
 };

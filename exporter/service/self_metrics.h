@@ -14,8 +14,8 @@
 // canary_exporter_probe_requests_total{module,result} (the 9 classes of
 // probes/result.h), canary_exporter_probes_in_flight,
 // canary_exporter_probe_rejections_total{reason} (bad_request: a /probe
-// answered 400; forbidden: 403, probes/allowlist.h; the budget's reasons
-// of exporter/admission.h: 503),
+// answered 400; forbidden: 403, probes/allowlist.h; the load limit's
+// reasons of exporter/service/admission.h: 503),
 // canary_exporter_probes_shared_total{module} and
 // canary_exporter_probes_cached_total{module} (answered from another
 // probe's burst: single flight, min_interval),

@@ -44,7 +44,7 @@ probes::ProbeReport Report(bool success) {
 }
 
 // A burst that runs on its own thread until Release(); Started() waits until
-// it is inside the run function, so it holds its budget.
+// it is inside the run function, so it holds its load-limit share.
 class HeldBurst {
  public:
   HeldBurst(ProbeCoordinator* c, std::shared_ptr<const config::Config> config,
@@ -273,7 +273,7 @@ TEST(ProbeCoordinatorTest, ExpiredEntriesAreDropped) {
   EXPECT_EQ(c.Usage().cached, 1u);
 }
 
-TEST(ProbeCoordinatorTest, ABurstThatThrowsReleasesItsBudget) {
+TEST(ProbeCoordinatorTest, ABurstThatThrowsReleasesItsLoadLimitShare) {
   ProbeCoordinator c;
   auto config = MakeConfig(1, 10, absl::ZeroDuration());
   EXPECT_THROW(

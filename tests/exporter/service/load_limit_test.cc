@@ -1,4 +1,4 @@
-// The /probe handler with the load budget, single flight, min_interval and
+// The /probe handler with the load limit, single flight, min_interval and
 // input limits (exporter/service/admission.h, exporter/service/input_limits.h).
 #include <memory>
 #include <sstream>
@@ -19,7 +19,7 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-class ProbeBudgetTest : public ::testing::Test {
+class LoadLimitTest : public ::testing::Test {
  protected:
   void Start(config::ServerConfig server,
              absl::Duration min_interval = absl::ZeroDuration()) {
@@ -61,7 +61,7 @@ class ProbeBudgetTest : public ::testing::Test {
   std::unique_ptr<Handlers> handlers_;
 };
 
-TEST_F(ProbeBudgetTest, ProbeOverMaxConcurrentProbesIs503AtOnceAndCounted) {
+TEST_F(LoadLimitTest, ProbeOverMaxConcurrentProbesIs503AtOnceAndCounted) {
   Start({.max_concurrent_probes = 1, .max_inflight_requests = 100});
   prober_.Close();
   HttpResponse held;
@@ -82,7 +82,7 @@ TEST_F(ProbeBudgetTest, ProbeOverMaxConcurrentProbesIs503AtOnceAndCounted) {
                         "concurrent_probes\"} 1\n"));
 }
 
-TEST_F(ProbeBudgetTest, ProbeOverMaxInflightRequestsIs503) {
+TEST_F(LoadLimitTest, ProbeOverMaxInflightRequestsIs503) {
   Start({.max_concurrent_probes = 10, .max_inflight_requests = 15});
   prober_.Close();
   std::thread first([&] { Probe("http://127.0.0.1:9/a"); });
@@ -101,7 +101,7 @@ TEST_F(ProbeBudgetTest, ProbeOverMaxInflightRequestsIs503) {
                         "concurrent_probes\"} 0\n"));
 }
 
-TEST_F(ProbeBudgetTest, MinIntervalAnswersTheLastResultAndSaysSo) {
+TEST_F(LoadLimitTest, MinIntervalAnswersTheLastResultAndSaysSo) {
   Start({}, absl::Hours(1));
   HttpResponse first = Probe("http://127.0.0.1:9/");
   HttpResponse second = Probe("http://127.0.0.1:9/");
@@ -119,14 +119,14 @@ TEST_F(ProbeBudgetTest, MinIntervalAnswersTheLastResultAndSaysSo) {
                               "result=\"success\"} 1\n"));
 }
 
-TEST_F(ProbeBudgetTest, WithoutMinIntervalEveryProbeRunsABurst) {
+TEST_F(LoadLimitTest, WithoutMinIntervalEveryProbeRunsABurst) {
   Start({});
   EXPECT_THAT(Probe("http://127.0.0.1:9/").body, HasSubstr("probe_cached 0"));
   EXPECT_THAT(Probe("http://127.0.0.1:9/").body, HasSubstr("probe_cached 0"));
   EXPECT_EQ(prober_.Seen().size(), 2u);
 }
 
-TEST_F(ProbeBudgetTest, OverlongTargetIs414WithoutEchoingIt) {
+TEST_F(LoadLimitTest, OverlongTargetIs414WithoutEchoingIt) {
   Start({});
   const std::string target =
       absl::StrCat("http://127.0.0.1:9/", std::string(kMaxTargetBytes, 'a'));
@@ -140,21 +140,21 @@ TEST_F(ProbeBudgetTest, OverlongTargetIs414WithoutEchoingIt) {
                         "request\"} 1\n"));
 }
 
-TEST_F(ProbeBudgetTest, TargetAtTheLimitIsProbed) {
+TEST_F(LoadLimitTest, TargetAtTheLimitIsProbed) {
   Start({});
   std::string target = "http://127.0.0.1:9/";
   target.append(kMaxTargetBytes - target.size(), 'a');
   EXPECT_EQ(Probe(target).status, 200);
 }
 
-TEST_F(ProbeBudgetTest, OverlongQueryStringIs414) {
+TEST_F(LoadLimitTest, OverlongQueryStringIs414) {
   Start({});
   HttpResponse r = Probe("http://127.0.0.1:9/", kMaxQueryStringBytes + 1);
   EXPECT_EQ(r.status, 414);
   EXPECT_THAT(r.body, HasSubstr("query string is 8193 bytes long"));
 }
 
-TEST_F(ProbeBudgetTest, OverlongModuleNameIs400) {
+TEST_F(LoadLimitTest, OverlongModuleNameIs400) {
   Start({});
   HttpResponse r = handlers_->Handle(
       {.method = "GET",
