@@ -1,8 +1,8 @@
-#include "probes/exposition.h"
 #include "probes/prober.h"
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "probes/exposition.h"
 #include "probes/metric_names.h"
 #include "probes/metrics.h"
 #include "tests/testing/fake_transport.h"
