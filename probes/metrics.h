@@ -7,7 +7,7 @@
 //   auto families = BuildProbeFamilies(burst, stats, module, passed,
 //                                      {.success = ok, .probe_duration = d,
 //                                       .budget = budget});
-//   std::string text = SerializeFamilies(families);
+//   std::string text = SerializeFamilies(families);  // probes/exposition.h
 //
 // Names are in probes/metric_names.h and documented in docs/metrics.md.
 // Thread-safety: pure functions of their arguments. They cannot fail (short
@@ -42,12 +42,6 @@ std::vector<prometheus::MetricFamily> BuildProbeFamilies(
     const BurstResult& burst, const BurstStats& stats,
     const config::Module& module, const std::vector<bool>& thresholds_passed,
     const ProbeSummary& summary);
-
-// SerializeFamilies renders `families` in the Prometheus text format 0.0.4,
-// sample for sample what prometheus::TextSerializer writes (numbers in
-// their shortest round-trip spelling), several times faster.
-std::string SerializeFamilies(
-    const std::vector<prometheus::MetricFamily>& families);
 
 }  // namespace canary::probes
 

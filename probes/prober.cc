@@ -66,14 +66,15 @@ class ProberImpl : public Prober {
       report.burst.budget = spec.budget;
       report.burst.planned = plan.planned;
     }
-    const BurstStats stats = ComputeStats(report.burst);
-    report.thresholds_passed = EvaluateThresholds(module.thresholds, stats);
-    report.success = Succeeded(module, stats, report.thresholds_passed);
+    report.stats = ComputeStats(report.burst);
+    report.thresholds_passed =
+        EvaluateThresholds(module.thresholds, report.stats);
+    report.success = Succeeded(module, report.stats, report.thresholds_passed);
     ProbeSummary summary;
     summary.success = report.success;
     summary.budget = spec.budget;
     summary.probe_duration = clock_->Now() - start;
-    report.families = BuildProbeFamilies(report.burst, stats, module,
+    report.families = BuildProbeFamilies(report.burst, report.stats, module,
                                          report.thresholds_passed, summary);
     return report;
   }

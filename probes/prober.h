@@ -25,6 +25,7 @@
 #include "probes/allowlist.h"
 #include "probes/result.h"
 #include "probes/target.h"
+#include "probes/stats.h"
 #include "probes/transport.h"
 #include "prometheus/metric_family.h"
 
@@ -48,6 +49,9 @@ struct ProbeSpec {
 struct ProbeReport {
   bool success = false;
   BurstResult burst;
+  // ComputeStats(burst), computed once by the prober; read it, never
+  // compute it again.
+  BurstStats stats;
   std::vector<bool> thresholds_passed;  // parallel to module->thresholds
   // Every family of the /probe answer, probe_success included.
   std::vector<prometheus::MetricFamily> families;

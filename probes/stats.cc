@@ -29,6 +29,13 @@ BurstStats ComputeStats(const BurstResult& burst) {
   s.latencies.reserve(burst.requests.size());
   for (const RequestResult& r : burst.requests) {
     if (r.result() != ResultClass::kSuccess) ++s.errors;
+    const int c = static_cast<int>(r.result());
+    // An out-of-range value would be a bug upstream; count it as "other"
+    // rather than write out of bounds.
+    ++s.by_class[c >= 0 && c < kNumResultClasses
+                     ? c
+                     : static_cast<int>(ResultClass::kOther)];
+    if (r.status_code() > 0) ++s.by_code[r.status_code()];
     // A latency without a response (timeout, refused) measures the failure,
     // not the target; mixing them in would hide an outage as "fast".
     if (r.status_code() > 0) {

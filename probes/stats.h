@@ -1,5 +1,8 @@
 // stats.h: exact statistics of one burst, computed from every request it
-// made (no sampling, no estimation).
+// made (no sampling, no estimation). The prober computes them once per probe
+// and hands them on in ProbeReport::stats (prober.h): the exposition, the
+// thresholds, the views, the CLI and the self-metrics all read that one
+// result, tallies by result class and status code included.
 //
 //   BurstStats s = ComputeStats(burst);
 //   double p95 = Quantile(s.latencies, 0.95);  // seconds, NaN if none
@@ -10,8 +13,10 @@
 #ifndef CANARY_PROBES_STATS_H_
 #define CANARY_PROBES_STATS_H_
 
+#include <array>
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <vector>
 
 #include "probes/result.h"
@@ -36,6 +41,11 @@ struct BurstStats {
   double avg = std::numeric_limits<double>::quiet_NaN();
   double max = std::numeric_limits<double>::quiet_NaN();
   double sum = 0;
+  // Requests by result class (index by ResultClass); a value outside the
+  // enum counts as kOther.
+  std::array<int64_t, kNumResultClasses> by_class{};
+  // HTTP responses by status code (requests with status_code > 0).
+  std::map<int, int64_t> by_code;
 };
 
 // ComputeStats returns the statistics of `burst`.

@@ -18,6 +18,7 @@
 #include "config/config.h"
 #include "probes/burst.h"
 #include "probes/curl_transport.h"
+#include "probes/exposition.h"
 #include "probes/metrics.h"
 #include "probes/result.h"
 #include "probes/stats.h"

@@ -89,7 +89,7 @@ check "no CMD: flags given to docker run replace nothing" no_cmd
 check "CANARY_CONFIG_FILE names the baked-in config file" \
   grep -qx 'ENV CANARY_CONFIG_FILE=/etc/canary_exporter/config.toml' "$tmp/runtime"
 check "the binary reads CANARY_CONFIG_FILE" \
-  grep -q 'kConfigFileEnv\[\] = "CANARY_CONFIG_FILE"' "$root/exporter/flags.h"
+  grep -q 'kConfigFileEnv\[\] = "CANARY_CONFIG_FILE"' "$root/exporter/process/flags.h"
 check "the config file is copied to where CANARY_CONFIG_FILE points" \
   grep -qx 'COPY --from=build /config.toml /etc/canary_exporter/config.toml' "$tmp/runtime"
 check "the binary is copied from the build stage" \

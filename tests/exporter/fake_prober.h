@@ -15,6 +15,7 @@
 
 #include "base/sync.h"
 #include "probes/prober.h"
+#include "probes/stats.h"
 
 namespace canary::exporter {
 
@@ -38,6 +39,7 @@ class FakeProber : public probes::Prober {
       req.set_result(c);
       r.burst.requests.push_back(req);
     }
+    r.stats = probes::ComputeStats(r.burst);
     prometheus::ClientMetric m;
     m.gauge.value = success ? 1 : 0;
     r.families.push_back({"probe_success",

@@ -18,6 +18,7 @@
 #include "absl/time/time.h"
 #include "config/config.h"
 #include "config/threshold_syntax.h"
+#include "probes/exposition.h"
 #include "probes/metrics.h"
 #include "probes/result.h"
 #include "probes/stats.h"

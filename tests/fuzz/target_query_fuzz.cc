@@ -16,10 +16,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "config/config.h"
-#include "exporter/config_store.h"
-#include "exporter/handlers.h"
-#include "exporter/log.h"
-#include "exporter/self_metrics.h"
+#include "exporter/process/log.h"
+#include "exporter/service/config_store.h"
+#include "exporter/service/handlers.h"
+#include "exporter/service/self_metrics.h"
 #include "probes/target.h"
 #include "tests/exporter/fake_prober.h"
 #include "tests/fuzz/fuzz_check.h"
@@ -92,8 +92,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (in.ConsumeBool()) req.scrape_timeout = in.ConsumeRandomLengthString(16);
   req.host = in.ConsumeRandomLengthString(32);
   const std::string query = in.ConsumeRemainingBytesAsString();
-  // As exporter/server.cc splits a query (the values arrive decoded, so any
-  // byte may appear in them); the first of repeated names wins.
+  // As exporter/http/http_server.cc splits a query (the values arrive decoded,
+  // so any byte may appear in them); the first of repeated names wins.
   for (absl::string_view pair : absl::StrSplit(query, '&', absl::SkipEmpty())) {
     std::pair<std::string, std::string> kv =
         absl::StrSplit(pair, absl::MaxSplits('=', 1));

@@ -1,7 +1,7 @@
 // Limits on input over real sockets: an over-long request to the exporter is
 // refused without harm, and a target's over-long response header is a
 // `protocol` failure with a clear error.
-#include "exporter/input_limits.h"
+#include "exporter/service/input_limits.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -16,8 +16,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "config/loader.h"
-#include "exporter/config_store.h"
-#include "exporter/server.h"
+#include "exporter/service/config_store.h"
+#include "exporter/service/server.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "probes/prober.h"

@@ -1,6 +1,6 @@
 // Overload: a real exporter (CivetWeb server, libcurl prober) and a real
 // CivetWeb target, flooded with concurrent /probe calls under the default
-// [server] budget while a thread reloads the config in a loop. Every answer
+// [server] load limit while a thread reloads the config in a loop. Every answer
 // must be 200 or 503, health and /metrics must keep answering, memory must
 // stay bounded, and no admitted probe may fail. The figures printed here
 // ("overload: ...") are the ones recorded in docs/reliability.md.
@@ -23,10 +23,10 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "config/loader.h"
-#include "exporter/config_store.h"
-#include "exporter/log.h"
-#include "exporter/self_metrics.h"
-#include "exporter/server.h"
+#include "exporter/process/log.h"
+#include "exporter/service/config_store.h"
+#include "exporter/service/self_metrics.h"
+#include "exporter/service/server.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "probes/prober.h"
@@ -43,7 +43,7 @@ using ::canary::testing::HttpGet;
 using ::canary::testing::HttpResult;
 using ::canary::testing::TargetServer;
 
-// No [server] table: the default budget is under test.
+// No [server] table: the default load limit is under test.
 constexpr char kConfig[] = R"(
 [modules.flood]
 timeout = "5s"
@@ -195,7 +195,7 @@ TEST_F(OverloadTest, FiveHundredConcurrentProbesGet200Or503AndHealthHolds) {
   std::atomic<int> failed_probes{0};
   const absl::Time start = absl::Now();
   // Every 10th call probes one shared target (single flight); the others
-  // each probe their own, so the budget, not sharing, has to hold them.
+  // each probe their own, so the load limit, not sharing, has to hold them.
   std::vector<long> statuses = Flood(
       kClients,
       [this](int i) {
@@ -224,7 +224,7 @@ TEST_F(OverloadTest, FiveHundredConcurrentProbesGet200Or503AndHealthHolds) {
             << "\n";
 
   EXPECT_EQ(ok + refused, kClients) << "every answer is 200 or 503";
-  EXPECT_GT(refused, 0) << "the default budget refuses part of the flood";
+  EXPECT_GT(refused, 0) << "the default load limit refuses part of the flood";
   EXPECT_GT(ok, 0);
   EXPECT_EQ(failed_probes, 0) << "no admitted probe fails under reloads";
   EXPECT_GT(reloads, 0);

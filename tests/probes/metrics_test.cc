@@ -18,6 +18,7 @@
 #include "config/config.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "probes/exposition.h"
 #include "probes/metric_names.h"
 #include "probes/result.h"
 #include "probes/stats.h"
@@ -25,10 +26,12 @@
 #include "prometheus/client_metric.h"
 #include "prometheus/metric_family.h"
 #include "prometheus/metric_type.h"
-#include "prometheus/text_serializer.h"
+#include "tests/testing/exposition_check.h"
 
 namespace canary::probes {
 namespace {
+
+using ::canary::testing::ExpectSameAsTextSerializer;
 
 using prometheus::ClientMetric;
 using prometheus::MetricFamily;
@@ -493,41 +496,6 @@ TEST(SerializeFamiliesTest, EscapesLabelValues) {
       SerializeFamilies(Build(NormalBurst(), module, {true}));
   EXPECT_THAT(text, HasSubstr("{threshold=\"avg<\\\"1s\\\"\\\\\\nx\"} 1\n"));
   ExpectPromtoolAccepts(text);
-}
-
-// SerializeFamilies writes the text itself (fast, std::to_chars); the
-// reference is prometheus-cpp's own TextSerializer. Both outputs must have
-// the same lines in the same order: comments equal, each sample's series
-// equal and its value equal as a number (the two may spell a double
-// differently: "0.30000000000000004" and "0.3" both read back within 1 ulp).
-void ExpectSameAsTextSerializer(const std::vector<MetricFamily>& families) {
-  std::ostringstream ref_stream;
-  ref_stream.imbue(std::locale::classic());
-  prometheus::TextSerializer().Serialize(ref_stream, families);
-  const std::string ours = SerializeFamilies(families);
-  const std::vector<std::string> want = absl::StrSplit(ref_stream.str(), '\n');
-  const std::vector<std::string> got = absl::StrSplit(ours, '\n');
-  ASSERT_EQ(got.size(), want.size()) << ours << "\n---\n" << ref_stream.str();
-  for (size_t i = 0; i < got.size(); ++i) {
-    if (want[i].empty() || want[i][0] == '#') {
-      EXPECT_EQ(got[i], want[i]) << "line " << i + 1;
-      continue;
-    }
-    const size_t a = got[i].rfind(' ');
-    const size_t b = want[i].rfind(' ');
-    ASSERT_NE(a, std::string::npos) << got[i];
-    ASSERT_NE(b, std::string::npos) << want[i];
-    EXPECT_EQ(got[i].substr(0, a), want[i].substr(0, b)) << "line " << i + 1;
-    const std::string gv = got[i].substr(a + 1), wv = want[i].substr(b + 1);
-    if (wv == "Nan" || wv == "+Inf" || wv == "-Inf") {
-      EXPECT_EQ(gv, wv) << "line " << i + 1;
-      continue;
-    }
-    const double g = std::strtod(gv.c_str(), nullptr);
-    const double w = std::strtod(wv.c_str(), nullptr);
-    EXPECT_NEAR(g, w, std::abs(w) * 1e-15)
-        << "line " << i + 1 << ": " << gv << " vs " << wv;
-  }
 }
 
 TEST(SerializeFamiliesTest, SameSamplesAsPrometheusCppTextSerializer) {

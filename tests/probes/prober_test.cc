@@ -2,6 +2,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "probes/exposition.h"
 #include "probes/metric_names.h"
 #include "probes/metrics.h"
 #include "tests/testing/fake_transport.h"
@@ -64,6 +65,12 @@ TEST_F(ProberTest, NoThresholdsMeansEveryRequestMustSucceed) {
   ProbeReport r = Run(*one_bad);
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.burst.requests.size(), 10u);
+  // The report carries the burst's stats, computed once here.
+  EXPECT_EQ(r.stats.requests, 10);
+  EXPECT_EQ(r.stats.errors, 1);
+  EXPECT_EQ(r.stats.by_class[static_cast<int>(ResultClass::kHttpStatus)], 1);
+  EXPECT_EQ(r.stats.by_code.at(500), 1);
+  EXPECT_EQ(r.stats.latencies.size(), 10u);
 }
 
 TEST_F(ProberTest, ThresholdsDecideSuccess) {

@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "probes/exposition.h"
 #include "probes/metrics.h"
 #include "probes/prober.h"
 #include "tests/testing/fake_transport.h"

@@ -1,7 +1,9 @@
 #include "probes/stats.h"
 
+#include <array>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -113,6 +115,23 @@ TEST(ComputeStatsTest, EveryNonSuccessClassCountsAsAnError) {
   BurstStats s = ComputeStats(burst);
   EXPECT_EQ(s.requests, kNumResultClasses);
   EXPECT_EQ(s.errors, kNumResultClasses - 1);
+}
+
+TEST(ComputeStatsTest, TalliesRequestsByClassAndResponsesByCode) {
+  BurstResult burst;
+  burst.requests = {
+      Request(ResultClass::kSuccess, 200, absl::Milliseconds(1)),
+      Request(ResultClass::kSuccess, 200, absl::Milliseconds(2)),
+      Request(ResultClass::kHttpStatus, 503, absl::Milliseconds(3)),
+      Request(ResultClass::kTimeout, 0, absl::Milliseconds(4))};
+  BurstStats s = ComputeStats(burst);
+  std::array<int64_t, kNumResultClasses> want{};
+  want[static_cast<int>(ResultClass::kSuccess)] = 2;
+  want[static_cast<int>(ResultClass::kHttpStatus)] = 1;
+  want[static_cast<int>(ResultClass::kTimeout)] = 1;
+  EXPECT_EQ(s.by_class, want);
+  // Only requests that got a response have a code.
+  EXPECT_EQ(s.by_code, (std::map<int, int64_t>{{200, 2}, {503, 1}}));
 }
 
 TEST(ComputeStatsTest, NoResponsesGiveNaNLatencyStatsAndFullErrorRate) {

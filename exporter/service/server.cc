@@ -1,0 +1,49 @@
+#include "exporter/service/server.h"
+
+#include <optional>
+#include <utility>
+
+#include "exporter/service/admission.h"
+
+namespace canary::exporter {
+
+Server::Server(const ServerOptions& options, probes::Prober* prober,
+               ConfigStore* store, SelfMetrics* metrics, int num_threads)
+    : handlers_(prober, store, metrics,
+                HandlerOptions{.timeout_offset = options.timeout_offset,
+                               .history_limit = options.history_limit,
+                               .worker_threads = num_threads},
+                options.logger) {}
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(
+    const ServerOptions& options, probes::Prober* prober, ConfigStore* store,
+    SelfMetrics* metrics) {
+  const int num_threads = options.num_threads > 0
+                              ? options.num_threads
+                              : WorkerThreadsFor(store->Get()->server);
+  std::unique_ptr<Server> server(
+      new Server(options, prober, store, metrics, num_threads));
+  // [web] TLS is read once, here.
+  const config::WebConfig web = store->Get()->web;
+  std::optional<HttpTlsOptions> tls;
+  if (web.tls_enabled()) {
+    tls = HttpTlsOptions{.cert_file = web.tls_cert_file,
+                         .key_file = web.tls_key_file,
+                         .client_ca_file = web.tls_client_ca_file,
+                         .min_version = web.tls_min_version};
+  }
+  Handlers* handlers = &server->handlers_;
+  absl::StatusOr<std::unique_ptr<HttpServer>> http =
+      HttpServer::Start({.listen_address = options.listen_address,
+                         .num_threads = num_threads,
+                         .tls = std::move(tls),
+                         .logger = options.logger},
+                        [handlers](const HttpRequest& request) {
+                          return handlers->Handle(request);
+                        });
+  if (!http.ok()) return http.status();
+  server->http_ = *std::move(http);
+  return server;
+}
+
+}  // namespace canary::exporter

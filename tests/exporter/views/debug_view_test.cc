@@ -1,0 +1,110 @@
+#include "exporter/views/debug_view.h"
+
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "probes/stats.h"
+
+namespace canary::exporter {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+config::Module SecretModule() {
+  config::Module m;
+  m.name = "login";
+  m.http.method = "POST";
+  m.http.headers = {{"Authorization", "Bearer tok-AAAA"},
+                    {"cookie", "session=COOKIE-BBBB"},
+                    {"Proxy-Authorization", "Basic PROXY-CCCC"},
+                    {"X-Api-Key", "KEY-DDDD"},
+                    {"X-Canary", "1"}};
+  m.http.body = "user=alice&password=BODY-EEEE";
+  m.http.proxy_url = "http://puser:PROXY-FFFF@proxy:3128";
+  return m;
+}
+
+probes::ProbeReport OneRequest() {
+  probes::ProbeReport r;
+  r.success = true;
+  probes::RequestResult req;
+  req.set_result(probes::ResultClass::kSuccess);
+  req.set_status_code(200);
+  req.set_intended_start(absl::Milliseconds(100));
+  req.set_actual_start(absl::Milliseconds(103));
+  req.set_latency(absl::Milliseconds(12));
+  r.burst.requests.push_back(req);
+  probes::RequestResult bad;
+  bad.set_result(probes::ResultClass::kConnect);
+  bad.set_error_id(r.burst.AddError("Connection refused"));
+  r.burst.requests.push_back(bad);
+  r.burst.planned = 2;
+  r.stats = probes::ComputeStats(r.burst);
+  return r;
+}
+
+TEST(DebugViewTest, SecretsNeverAppear) {
+  const config::Module m = SecretModule();
+  const probes::ProbeReport report = OneRequest();
+  const std::string out =
+      RenderDebug({.module = &m,
+                   .target = "https://tuser:TARGET-GGGG@127.0.0.1:8443/login",
+                   .budget = absl::Milliseconds(9500),
+                   .budget_explanation = "X-Prometheus-Scrape-Timeout-Seconds "
+                                         "10 minus --timeout-offset 500ms",
+                   .report = &report});
+  for (const char* secret :
+       {"tok-AAAA", "COOKIE-BBBB", "PROXY-CCCC", "KEY-DDDD", "BODY-EEEE",
+        "PROXY-FFFF", "TARGET-GGGG", "tuser", "puser"}) {
+    EXPECT_THAT(out, Not(HasSubstr(secret))) << secret;
+  }
+  EXPECT_THAT(out, HasSubstr("\"Authorization\" = <redacted>"));
+  EXPECT_THAT(out, HasSubstr("\"X-Canary\" = \"1\""));
+  EXPECT_THAT(out, HasSubstr("body = <redacted>  # 29 bytes"));
+  EXPECT_THAT(out, HasSubstr("https://<redacted>@127.0.0.1:8443/login"));
+}
+
+TEST(DebugViewTest, ListsEachRequestWithTimesStatusResultAndError) {
+  const config::Module m = SecretModule();
+  const probes::ProbeReport report = OneRequest();
+  const std::string out =
+      RenderDebug({.module = &m, .target = "http://h/", .report = &report});
+  EXPECT_THAT(out, HasSubstr("1     0    100ms      103ms      12ms       "
+                             "200     success"));
+  EXPECT_THAT(out, HasSubstr("connect      "));
+  EXPECT_THAT(out, HasSubstr("error=\"Connection refused\""));
+  EXPECT_THAT(out, HasSubstr("planned 2, sent 2, dropped 0, errors 1"));
+  EXPECT_THAT(out, HasSubstr("--- metrics"));
+}
+
+TEST(DebugViewTest, LongBurstsAreSummarisedPastTheLineLimit) {
+  config::Module m;
+  m.name = "m";
+  probes::ProbeReport report;
+  report.burst.requests.resize(25);
+  report.stats = probes::ComputeStats(report.burst);
+  const std::string out = RenderDebug({.module = &m,
+                                       .target = "http://h/",
+                                       .report = &report,
+                                       .max_request_lines = 10});
+  EXPECT_THAT(out, HasSubstr("... 15 more requests not listed"));
+  EXPECT_THAT(out, HasSubstr("\n10    "));
+  EXPECT_THAT(out, Not(HasSubstr("\n11    ")));
+}
+
+TEST(IsCredentialHeaderTest, CoversTheUsualNamesCaseInsensitively) {
+  for (const char* name :
+       {"Authorization", "AUTHORIZATION", "Cookie", "Proxy-Authorization",
+        "X-Auth-Token", "X-API-Key", "Api_Key", "X-Session-Id"}) {
+    EXPECT_TRUE(IsCredentialHeader(name)) << name;
+  }
+  for (const char* name :
+       {"X-Canary", "Accept", "Content-Type", "User-Agent"}) {
+    EXPECT_FALSE(IsCredentialHeader(name)) << name;
+  }
+}
+
+}  // namespace
+}  // namespace canary::exporter
