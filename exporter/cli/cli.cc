@@ -231,14 +231,16 @@ absl::Duration CliBudget(const config::Module& module) {
   if (b.duration.has_value()) {
     shape = *b.duration;
   } else {
-    const int64_t n = b.requests.value_or(1);
+    // No duration: request_limit() is the request count (the config says
+    // how many when `requests` is unset).
+    const int64_t n = *b.request_limit();
     if (b.open_model()) {
       // The engine's pacing schedule: when arrival n, one past the last,
       // would be due.
       shape = probes::ArrivalOffset(n, b.rate);
     } else {
       // Each VU runs its share of the requests one after another.
-      const int64_t rounds = (n + b.vus - 1) / std::max(1, b.vus);
+      const int64_t rounds = (n + b.vus - 1) / b.vus;  // the loader: vus >= 1
       shape = rounds * (module.timeout + b.think_time);
     }
   }
