@@ -20,7 +20,7 @@ Command line (for shell tests):
                            [--prometheus URL] DASHBOARD...
 prints one line per query: dashboard, panel title, "true" when the panel's
 description says it may be empty ("Empty when"), "true" for an instant query,
-and the substituted expression in base64, tab-separated.
+the substituted expression in base64, and the query's refId, tab-separated.
 """
 
 import argparse
@@ -105,6 +105,20 @@ def queries(dashboard):
                         "expr": expr, "instant": instant,
                         "may_be_empty": "Empty when" in (panel.get("description") or "")})
     return out
+
+
+def with_repeats(qs, values):
+    """(query, variables) pairs as Grafana renders them: a panel in a row that
+    repeats over a variable appears once per selected value, with that value
+    as a single one (one placeholder with "" when the variable has none)."""
+    for q in qs:
+        var = (q["row"] or {}).get("repeat") or q["panel"].get("repeat")
+        if not var or var not in values:
+            yield q, values
+            continue
+        chosen = values[var] if isinstance(values[var], list) else [values[var]]
+        for v in chosen or [""]:
+            yield q, dict(values, **{var: v})
 
 
 def _var_value(value, multi):
@@ -285,17 +299,18 @@ def main(argv):
             now = time.time()
             values = resolve_variables(dash, Prometheus(args.prometheus), variables,
                                        now - parse_duration(args.range), now)
-        for q in queries(dash):
-            expr = substitute(q["expr"], values, parse_duration(args.interval),
+        for q, qvalues in with_repeats(queries(dash), values):
+            expr = substitute(q["expr"], qvalues, parse_duration(args.interval),
                               parse_duration(args.range), parse_duration(args.rate_interval))
             print("\t".join([name, q["title"], str(q["may_be_empty"]).lower(),
-                             str(q["instant"]).lower(), base64.b64encode(expr.encode()).decode()]))
+                             str(q["instant"]).lower(), base64.b64encode(expr.encode()).decode(),
+                             q["ref"]]))
         for a in dash.get("annotations", {}).get("list", []) or []:
             if a.get("expr"):
                 expr = substitute(a["expr"], values, parse_duration(args.interval),
                                   parse_duration(args.range), parse_duration(args.rate_interval))
                 print("\t".join([name, "annotation " + a.get("name", ""), "true", "false",
-                                 base64.b64encode(expr.encode()).decode()]))
+                                 base64.b64encode(expr.encode()).decode(), ""]))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ then run at each range the way Grafana would send it for a full-width panel
 (dashboard_queries.py: step, aligned range, $__interval, variables), and:
 
   - no query errors;
-  - "Failed requests per step" (Target detail) equals the injected failures
+  - "Failed requests by result class" (Target detail) equals the injected failures
     of each step exactly, at every step of every range; "Failed share by
     target" (overview) equals injected failed / sent for every target and
     step; the SLO's 30-day stats equal the injected totals of the rollup
@@ -509,9 +509,9 @@ def check(prom, dashboards, fleet, now, rollup):
             for v in ("job", "instance", "module"):
                 if variables.get(v) == [".*"]:
                     variables[v] = ".*"
-            for q in dq.queries(dash):
+            for q, qvars in dq.with_repeats(dq.queries(dash), variables):
                 for rname, rs in RANGES:
-                    expr, step, span, res = run_query(prom, q, variables, rs, now, stats=True)
+                    expr, step, span, res = run_query(prom, q, qvars, rs, now, stats=True)
                     nq += 1
                     what = f"{name} / {q['title']} / {q['ref']} at {rname}" + (f" ({target})" if target else "")
                     if res.get("status") != "success":
@@ -526,7 +526,7 @@ def check(prom, dashboards, fleet, now, rollup):
                     elif bound > worst[0]:
                         worst = (bound, what)
                     t = q["title"]
-                    if t == "Failed requests per step by result class":
+                    if t == "Failed requests by result class":
                         check_failed_per_step(fleet, res, target, step, span, what)
                     elif t == "Failed share by target":
                         check_share_per_step(fleet, res, step, span, what)
@@ -586,12 +586,12 @@ def bench(prom, dashboards, fleet, now, reps):
         for v in ("job", "instance", "module"):
             if variables.get(v) == [".*"]:
                 variables[v] = ".*"
-        for q in dq.queries(dash):
+        for q, qvars in dq.with_repeats(dq.queries(dash), variables):
             times = []
             total = None
             for _ in range(reps):
                 t0 = time.perf_counter()
-                expr, step, span, res = run_query(prom, q, variables, 30 * DAY, now, stats=True)
+                expr, step, span, res = run_query(prom, q, qvars, 30 * DAY, now, stats=True)
                 times.append(time.perf_counter() - t0)
                 total = res.get("data", {}).get("stats", {}).get("samples", {}).get("totalQueryableSamples")
             times.sort()

@@ -6,7 +6,9 @@
 # It shows: every dashboard query and every rule evaluates without error and
 # the main panels have data; a steady run raises nothing; a latency step
 # 50 -> 200 ms raises CanaryLatencyRegression and the webhook receives it; a
-# 5xx surge raises Canary5xxRatioHigh.
+# 5xx surge raises Canary5xxRatioHigh. The Target detail's app row shows the
+# application's own histogram (control_target's /metrics) moving with the
+# canary's p95 and 5xx share.
 #
 # Durations are scaled down, expressions are not: the rules are rendered from
 # alerts/src/ with alerts/params.env where only windows and "for" are
@@ -161,6 +163,15 @@ sed -e "s|localhost:9427|$exporter_addr|g" -e "s|localhost:9093|127.0.0.1:$am_po
 sed -e "s|http://localhost:5001/webhook|$webhook_url|g" \
   -e 's/group_wait: .*/group_wait: 1s/' -e 's/group_interval: .*/group_interval: 5s/' \
   "$root/deploy/alertmanager/alertmanager.yml" >"$tmp/tree/deploy/alertmanager/alertmanager.yml"
+# Test only: the application's own /metrics (control_target serves an
+# OpenTelemetry request histogram), for the Target detail's app row.
+cat >>"$tmp/tree/deploy/prometheus/prometheus.yml" <<YAML
+
+  - job_name: app
+    scrape_interval: 5s
+    static_configs:
+      - targets: ['127.0.0.1:$tport']
+YAML
 promtool check config "$tmp/tree/deploy/prometheus/prometheus.yml" >"$tmp/check.log" 2>&1 ||
   die "test prometheus.yml invalid: $(cat "$tmp/check.log")"
 
@@ -231,7 +242,7 @@ for dash in "$root"/dashboards/*.json; do
   declare -A has_data=() may_be_empty=()
   listing=$(python3 "$root/tests/monitoring/dashboard_queries.py" list --prometheus "$prom" \
     --interval 10s --rate-interval 20s --range 5m "$dash") || die "cannot list the queries of $name"
-  while IFS=$'\t' read -r _ title empty_ok _ expr; do
+  while IFS=$'\t' read -r _ title empty_ok _ expr ref; do
     nq=$((nq + 1))
     q=$(base64 -d <<<"$expr")
     if [[ "$title" == annotation* ]]; then
@@ -239,6 +250,13 @@ for dash in "$root"/dashboards/*.json; do
       continue
     fi
     may_be_empty[$title]=$empty_ok
+    # The Target detail's app row, kept to compare the canary with the app.
+    case "$title/$ref" in
+      "p95: canary vs the app's users/A") q_canary_p95=$(base64 -d <<<"$expr") ;;
+      "p95: canary vs the app's users/B") q_users_p95=$(base64 -d <<<"$expr") ;;
+      "5xx share: canary vs the app's users/A") q_canary_5xx=$(base64 -d <<<"$expr") ;;
+      "5xx share: canary vs the app's users/B") q_users_5xx=$(base64 -d <<<"$expr") ;;
+    esac
     if ! answer=$(query "$q" 2>&1); then
       bad "$name / $title: query failed: $answer $q"
     elif [[ $(jq -r .status <<<"$answer") != success ]]; then
@@ -256,6 +274,21 @@ for dash in "$root"/dashboards/*.json; do
   unset has_data may_be_empty
 done
 if ((nq > 0)); then ok "$nq dashboard queries of $npanels panels evaluated"; else bad "no dashboard queries found"; fi
+[[ -n "${q_users_p95:-}" && -n "${q_users_5xx:-}" && -n "${q_canary_p95:-}" && -n "${q_canary_5xx:-}" ]] ||
+  die "Target detail has no app row (p95 / 5xx share: canary vs the app's users)"
+# compare WHAT CANARY_QUERY USERS_QUERY LOW HIGH: both values within [LOW, HIGH].
+compare() {
+  local c u
+  c=$(value "$2")
+  u=$(value "$3")
+  if [[ -n "$c" && -n "$u" ]] && awk "BEGIN{exit !($c >= $4 && $c <= $5 && $u >= $4 && $u <= $5)}"; then
+    ok "app row, $1: canary $c, the app's users $u"
+  else
+    bad "app row, $1: canary '$c', the app's users '$u', expected both in [$4, $5]"
+  fi
+}
+compare "p95 at 50 ms" "$q_canary_p95" "$q_users_p95" 0.025 0.149
+compare "5xx share at 0 %" "$q_canary_5xx" "$q_users_5xx" 0 0
 
 # --- a latency step 50 -> 200 ms: regression alert, delivered ------------------
 control "delay_ms=200"
@@ -272,6 +305,7 @@ else
 fi
 
 # --- a 5xx surge: the 5xx alert -----------------------------------------------
+compare "p95 after the 50 -> 200 ms step" "$q_canary_p95" "$q_users_p95" 0.15 0.5
 control "delay_ms=50&error_pct=30"
 step=$(date +%s)
 if wait_for 120 "5xx firing" firing Canary5xxRatioHigh; then
@@ -281,6 +315,7 @@ if wait_for 120 "5xx firing" firing Canary5xxRatioHigh; then
 else
   bad "Canary5xxRatioHigh did not fire (ratio $(value 'canary:probe_http_responses_5xx:ratio_window'))"
 fi
+compare "5xx share in a 30 % surge" "$q_canary_5xx" "$q_users_5xx" 0.2 0.4
 firing Canary5xxRatioRising && ok "Canary5xxRatioRising fires too (baseline 0 %)" ||
   bad "Canary5xxRatioRising did not fire against a 0 % baseline"
 
