@@ -125,7 +125,8 @@ def _var_value(value, multi):
     if isinstance(value, list):
         if len(value) == 1 and not multi:
             return value[0]
-        return "(" + "|".join(re.escape(v) for v in value) + ")"
+        # Regex-escaped, then escaped again for a PromQL string ("\\." is "\.").
+        return "(" + "|".join(re.escape(v).replace("\\", "\\\\") for v in value) + ")"
     return value
 
 

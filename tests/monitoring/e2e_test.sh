@@ -142,13 +142,14 @@ ok "backfilled $(wc -l <"$tmp/backfill.om") samples (1d and 1w ago)"
 mkdir -p "$tmp/tree/alerts" "$tmp/tree/deploy/prometheus" "$tmp/tree/deploy/alertmanager"
 sed -e 's/^WINDOW=.*/WINDOW=1m/' -e 's/^LONG_WINDOW=.*/LONG_WINDOW=2m/' \
   -e 's/^DOWN_WINDOW=.*/DOWN_WINDOW=30s/' -e 's/^SCRAPE_RATE_WINDOW=.*/SCRAPE_RATE_WINDOW=1m/' \
+  -e 's/^ROLLUP_INTERVAL=.*/ROLLUP_INTERVAL=1m/' \
   -e 's/^\(FOR_[A-Z_]*\)=.*/\1=15s/' "$root/alerts/params.env" >"$tmp/params.env"
 "$root/alerts/render.sh" "$tmp/params.env" "$tmp/tree/alerts"
 # Only windows and "for" may differ from what users get.
 for f in "$root"/alerts/*.yml; do
-  diff <(sed -E -e 's/\[[0-9]+[smhdw]\]/[W]/g' -e 's/for: .*/for: F/' \
+  diff <(sed -E -e 's/\[[0-9]+[smhdw]\]/[W]/g' -e 's/for: .*/for: F/' -e 's/interval: .*/interval: I/' \
     -e 's/([Oo]ver|in|for) [0-9]+[smhdw]/\1 W/g' "$f") \
-    <(sed -E -e 's/\[[0-9]+[smhdw]\]/[W]/g' -e 's/for: .*/for: F/' \
+    <(sed -E -e 's/\[[0-9]+[smhdw]\]/[W]/g' -e 's/for: .*/for: F/' -e 's/interval: .*/interval: I/' \
       -e 's/([Oo]ver|in|for) [0-9]+[smhdw]/\1 W/g' \
       "$tmp/tree/alerts/$(basename "$f")") >/dev/null ||
     die "test rules differ from $(basename "$f") in more than windows and for"
@@ -276,18 +277,21 @@ done
 if ((nq > 0)); then ok "$nq dashboard queries of $npanels panels evaluated"; else bad "no dashboard queries found"; fi
 [[ -n "${q_users_p95:-}" && -n "${q_users_5xx:-}" && -n "${q_canary_p95:-}" && -n "${q_canary_5xx:-}" ]] ||
   die "Target detail has no app row (p95 / 5xx share: canary vs the app's users)"
-# compare WHAT CANARY_QUERY USERS_QUERY LOW HIGH: both values within [LOW, HIGH].
+# compare WHAT CANARY_QUERY USERS_QUERY LOW HIGH [USERS_HIGH]: both values
+# within [LOW, HIGH] (the users' within [LOW, USERS_HIGH] if given).
 compare() {
-  local c u
+  local c u uh=${6:-$5}
   c=$(value "$2")
   u=$(value "$3")
-  if [[ -n "$c" && -n "$u" ]] && awk "BEGIN{exit !($c >= $4 && $c <= $5 && $u >= $4 && $u <= $5)}"; then
+  if [[ -n "$c" && -n "$u" ]] && awk "BEGIN{exit !($c >= $4 && $c <= $5 && $u >= $4 && $u <= $uh)}"; then
     ok "app row, $1: canary $c, the app's users $u"
   else
-    bad "app row, $1: canary '$c', the app's users '$u', expected both in [$4, $5]"
+    bad "app row, $1: canary '$c', the app's users '$u', expected in [$4, $5] and [$4, $uh]"
   fi
 }
-compare "p95 at 50 ms" "$q_canary_p95" "$q_users_p95" 0.025 0.149
+# At 50 ms the app's p95 is in the 50-100 ms bucket; the canary's, measured
+# from the client on a busy machine, may reach the next one.
+compare "p95 at 50 ms" "$q_canary_p95" "$q_users_p95" 0.025 0.25 0.149
 compare "5xx share at 0 %" "$q_canary_5xx" "$q_users_5xx" 0 0
 
 # --- a latency step 50 -> 200 ms: regression alert, delivered ------------------
