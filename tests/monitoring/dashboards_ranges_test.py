@@ -432,8 +432,10 @@ def check_latency_step(res, step, span, step_at, what):
     vals = []
     for s in res["data"]["result"]:
         vals += [(float(t), float(v)) for t, v in s["values"] if v not in ("NaN", "+Inf")]
+    # Windows that end before the step, and windows at least a fifth of which
+    # (a fifth of the requests) comes after it: their p95 is in the slow bucket.
     before = [v for t, v in vals if t <= step_at]
-    after = [v for t, v in vals if t - step >= step_at]
+    after = [v for t, v in vals if t >= step_at + step / 5]
     if span[0] < step_at and not before:
         fail(f"{what}: no value before the step")
         return
