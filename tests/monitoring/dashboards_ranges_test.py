@@ -544,7 +544,8 @@ def check(prom, dashboards, fleet, now, rollup):
                     elif t in ("Failed requests (30d)", "Requests (30d)", "Availability (30d)") and rname == "1h":
                         check_slo_stat(prom, fleet, res, t, now, rollup, what)
                     elif t == "Pooled p95 (30d)" and rname == "1h":
-                        v = float(res["data"]["result"][0]["value"][1]) if res["data"]["result"] else None
+                        v = (float(res["data"]["result"][0]["value"][1])
+                             if res["data"].get("resultType") == "vector" and res["data"]["result"] else None)
                         # A quarter of the targets ran at 200 ms for a third of the month:
                         # ~8 % of all requests, so the fleet's p95 is in the 0.1-0.25 bucket.
                         if v is None or not 0.1 < v <= 0.25:
@@ -570,6 +571,9 @@ def check_slo_stat(prom, fleet, res, title, now, rollup, what):
             f += ff
             s += ss
     want = {"Failed requests (30d)": f, "Requests (30d)": s, "Availability (30d)": 1 - f / s}[title]
+    if res["data"].get("resultType") != "vector":
+        fail(f"{what}: not an instant query (a stat of the latest 30 days)")
+        return
     got = float(res["data"]["result"][0]["value"][1]) if res["data"]["result"] else None
     if got is None or abs(got - want) > 1e-9 * max(1, abs(want)):
         fail(f"{what}: {got}, injected {want}")
