@@ -3,7 +3,11 @@
 //   - the probed target, whose latency and 5xx share the test changes while
 //     it runs (GET /control?delay_ms=200&error_pct=30);
 //   - the Alertmanager webhook receiver (POST /webhook stores each body,
-//     GET /webhook/log returns them one per line).
+//     GET /webhook/log returns them one per line);
+//   - an application with request metrics of its own: GET /metrics serves
+//     the OpenTelemetry histogram http_server_request_duration_seconds of the
+//     target's requests, by http_response_status_code (what the Target detail
+//     dashboard puts next to the canary's).
 //
 //   control_target            # prints "listening port=PORT", serves forever
 //   curl 127.0.0.1:PORT/control?delay_ms=50&error_pct=0
@@ -36,6 +40,47 @@ std::atomic<int64_t> g_error_pct{0};
 std::atomic<int64_t> g_requests{0};
 std::mutex g_log_mu;
 std::string g_webhook_log;
+
+// The application's own request-duration histogram, by status code.
+constexpr double kBuckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                               0.5,   1,    2.5,   5,    10};
+constexpr int kNumBuckets = sizeof(kBuckets) / sizeof(kBuckets[0]);
+struct Histogram {
+  int64_t buckets[kNumBuckets] = {};  // not cumulative
+  int64_t count = 0;
+  double sum = 0;
+};
+std::mutex g_metrics_mu;
+Histogram g_ok;      // http_response_status_code="200"
+Histogram g_failed;  // http_response_status_code="500"
+
+void Observe(bool failed, double seconds) {
+  std::lock_guard<std::mutex> lock(g_metrics_mu);
+  Histogram& h = failed ? g_failed : g_ok;
+  for (int i = 0; i < kNumBuckets; ++i) {
+    if (seconds <= kBuckets[i]) {
+      ++h.buckets[i];
+      break;
+    }
+  }
+  ++h.count;
+  h.sum += seconds;
+}
+
+void AppendHistogram(const Histogram& h, const char* code, std::string* out) {
+  const std::string labels = absl::StrCat(
+      "http_request_method=\"GET\",http_response_status_code=\"", code, "\"");
+  const char* name = "http_server_request_duration_seconds";
+  int64_t cumulative = 0;
+  for (int i = 0; i < kNumBuckets; ++i) {
+    cumulative += h.buckets[i];
+    absl::StrAppend(out, name, "_bucket{", labels, ",le=\"", kBuckets[i],
+                    "\"} ", cumulative, "\n");
+  }
+  absl::StrAppend(out, name, "_bucket{", labels, ",le=\"+Inf\"} ", h.count,
+                  "\n", name, "_sum{", labels, "} ", h.sum, "\n", name,
+                  "_count{", labels, "} ", h.count, "\n");
+}
 
 void Respond(mg_connection* conn, int code, const std::string& body) {
   mg_response_header_start(conn, code);
@@ -96,6 +141,7 @@ class WebhookHandler : public CivetHandler {
 class TargetHandler : public CivetHandler {
  public:
   bool handleGet(CivetServer*, mg_connection* conn) override {
+    const auto start = std::chrono::steady_clock::now();
     const int64_t n = g_requests.fetch_add(1);
     std::this_thread::sleep_for(std::chrono::milliseconds(g_delay_ms.load()));
     // Request n fails when the running error count steps up at n: exactly
@@ -103,6 +149,25 @@ class TargetHandler : public CivetHandler {
     const int64_t pct = g_error_pct.load();
     const bool fail = (n + 1) * pct / 100 != n * pct / 100;
     Respond(conn, fail ? 500 : 200, fail ? "injected error\n" : "ok\n");
+    Observe(fail, std::chrono::duration<double>(
+                      std::chrono::steady_clock::now() - start)
+                      .count());
+    return true;
+  }
+};
+
+class MetricsHandler : public CivetHandler {
+ public:
+  bool handleGet(CivetServer*, mg_connection* conn) override {
+    std::string body =
+        "# HELP http_server_request_duration_seconds Duration of HTTP server "
+        "requests.\n# TYPE http_server_request_duration_seconds histogram\n";
+    {
+      std::lock_guard<std::mutex> lock(g_metrics_mu);
+      AppendHistogram(g_ok, "200", &body);
+      AppendHistogram(g_failed, "500", &body);
+    }
+    Respond(conn, 200, body);
     return true;
   }
 };
@@ -117,10 +182,12 @@ int main() {
   ControlHandler control;
   WebhookHandler webhook;
   TargetHandler target;
+  MetricsHandler metrics;
   try {
     CivetServer server(options);
     server.addHandler("/control", control);
     server.addHandler("/webhook", webhook);
+    server.addHandler("/metrics", metrics);
     server.addHandler("/", target);
     const std::vector<int> ports = server.getListeningPorts();
     if (ports.empty()) {

@@ -7,7 +7,11 @@
 #     query, and queries the ${datasource} variable;
 #   - every metric name used by a dashboard or a rule is documented in
 #     docs/metrics.md (or is a recording rule of alerts/, or up/ALERTS);
-#   - no rate()/increase()/irate() of a per-burst probe_* gauge.
+#   - no rate()/increase()/irate() of a per-burst probe_* gauge;
+#   - range queries read raw probe_* series only through *_over_time over
+#     [$__interval] in panels whose min interval is $scrape_interval; [30d]
+#     windows read only canary:*_rollup series; Target detail is single-select
+#     and the fleet table links each row to it.
 # Needs jq. Usage: dashboards_test.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -46,6 +50,38 @@ for dash in "${dashboards[@]}"; do
   jq -e '[.panels[] | ., (.panels[]?)] | map(.id) | (length == (unique | length))' "$dash" >/dev/null ||
     bad "$name: duplicate panel ids"
 done
+
+# --- per-burst series are added up per step -------------------------------------
+# In a range query, every raw probe_* selector is read through an *_over_time
+# function over $__interval (plus an optional offset), and the panel's min
+# interval is the scrape interval variable, so each step holds whole bursts
+# and the step totals are the same at any range. [30d] selectors read rollups.
+for dash in "${dashboards[@]}"; do
+  name=$(basename "$dash")
+  problems=$(jq -r '
+    [.panels[] | ., (.panels[]?)] | .[] | select(.type != "row") | . as $p |
+    .targets[]? | select(.expr) |
+    ((.instant // false) and ((.range // false) | not)) as $instant |
+    (if ($instant | not) and (.expr | test("(?<![a-zA-Z0-9_:])probe_[a-z_]+\\{")) then
+       ( .expr | [scan("(?<![a-zA-Z0-9_:])(probe_[a-z_]+)\\{[^}]*\\}(\\[[^]]*\\])?")] | .[] |
+         select(.[1] != "[$__interval]") | "\($p.title) \(.[0]): not over [$__interval]" ),
+       ( if ($p.interval // "") != "$scrape_interval" then "\($p.title): min interval is not $scrape_interval" else empty end )
+     else empty end),
+    ( .expr | [scan("([a-zA-Z_:]+)\\{[^}]*\\}\\[30d\\]")] | .[] | select(.[0] | test("^canary:.*_rollup$") | not) |
+      "\($p.title) \(.[0])[30d]: 30 days of a raw series, not a rollup" )
+  ' "$dash")
+  [[ -z "$problems" ]] || while IFS= read -r p; do bad "$name: $p"; done <<<"$problems"
+done
+# Target detail is one target at a time; the fleet table links to it.
+jq -e '[.templating.list[] | select(.name == "job" or .name == "instance" or .name == "module") |
+        select((.multi // false) or (.includeAll // false))] | length == 0' \
+  "$root/dashboards/canary-target.json" >/dev/null ||
+  bad "canary-target.json: job/instance/module must be single-select without All"
+jq -e '[.panels[] | select(.type == "table") | .fieldConfig.defaults.links[]?.url |
+        select(test("^/d/canary-target/") and test("var-instance=\\$\\{__data.fields.instance") and
+               test("var-module=\\$\\{__data.fields.module") and test("var-job=\\$\\{__data.fields.job"))] | length >= 1' \
+  "$root/dashboards/canary-overview.json" >/dev/null ||
+  bad "canary-overview.json: the targets table does not link each row to canary-target"
 
 # --- metric names ---------------------------------------------------------------
 exprs=$(

@@ -8,7 +8,9 @@
 # 50 -> 200 ms raises CanaryLatencyRegression and the webhook receives it; a
 # total outage of a second target (every request answers 500) pages exactly
 # once, on time, and its recovery opens no second incident; a 5xx surge
-# raises Canary5xxRatioHigh.
+# raises Canary5xxRatioHigh. The Target detail's app row shows the
+# application's own histogram (control_target's /metrics) moving with the
+# canary's p95 and 5xx share.
 #
 # Durations are scaled down, expressions are not: the rules are rendered from
 # alerts/src/ with alerts/params.env where only windows and "for" are
@@ -102,16 +104,16 @@ ok "backfilled $(wc -l <"$tmp/backfill.om") samples (1d and 1w ago)"
 mkdir -p "$tmp/tree/alerts" "$tmp/tree/deploy/prometheus" "$tmp/tree/deploy/alertmanager"
 sed -e 's/^WINDOW=.*/WINDOW=1m/' -e 's/^LONG_WINDOW=.*/LONG_WINDOW=2m/' \
   -e 's/^DOWN_WINDOW=.*/DOWN_WINDOW=30s/' -e 's/^SCRAPE_RATE_WINDOW=.*/SCRAPE_RATE_WINDOW=1m/' \
-  -e 's/^CADENCE=.*/CADENCE=5s/' -e 's/^TARGET_DOWN_WINDOW=.*/TARGET_DOWN_WINDOW=14s/' \
+  -e 's/^ROLLUP_INTERVAL=.*/ROLLUP_INTERVAL=1m/' -e 's/^CADENCE=.*/CADENCE=5s/' -e 's/^TARGET_DOWN_WINDOW=.*/TARGET_DOWN_WINDOW=14s/' \
   -e 's/^\(FOR_[A-Z_]*\)=.*/\1=15s/' -e 's/^FOR_ERRORS=.*/FOR_ERRORS=30s/' \
   -e 's/^FOR_BURN_FAST=.*/FOR_BURN_FAST=40s/' "$root/alerts/params.env" >"$tmp/params.env"
 grep -q '^TARGET_DOWN_WINDOW=14s$' "$tmp/params.env" || die "alerts/params.env has no TARGET_DOWN_WINDOW"
 "$root/alerts/render.sh" "$tmp/params.env" "$tmp/tree/alerts"
 # Only windows and "for" may differ from what users get.
 for f in "$root"/alerts/*.yml; do
-  diff <(sed -E -e 's/\[([0-9]+[smhdw])+\]/[W]/g' -e 's/for: .*/for: F/' \
+  diff <(sed -E -e 's/\[([0-9]+[smhdw])+\]/[W]/g' -e 's/for: .*/for: F/' -e 's/interval: .*/interval: I/' \
     -e 's/([Oo]ver|in|for|the) ([0-9]+[smhdw])+/\1 W/g' "$f") \
-    <(sed -E -e 's/\[([0-9]+[smhdw])+\]/[W]/g' -e 's/for: .*/for: F/' \
+    <(sed -E -e 's/\[([0-9]+[smhdw])+\]/[W]/g' -e 's/for: .*/for: F/' -e 's/interval: .*/interval: I/' \
       -e 's/([Oo]ver|in|for|the) ([0-9]+[smhdw])+/\1 W/g' \
       "$tmp/tree/alerts/$(basename "$f")") >/dev/null ||
     die "test rules differ from $(basename "$f") in more than windows and for"
@@ -128,6 +130,15 @@ sed -e "s|http://localhost:5001/webhook|$webhook_url|g" \
   "$root/deploy/alertmanager/alertmanager.yml" >"$tmp/tree/deploy/alertmanager/alertmanager.yml"
 grep -qF -- "- $target_b_url" "$tmp/tree/deploy/prometheus/prometheus.yml" ||
   die "could not add target B to the test prometheus.yml"
+# Test only: the application's own /metrics (control_target serves an
+# OpenTelemetry request histogram), for the Target detail's app row.
+cat >>"$tmp/tree/deploy/prometheus/prometheus.yml" <<YAML
+
+  - job_name: app
+    scrape_interval: 5s
+    static_configs:
+      - targets: ['127.0.0.1:$tport']
+YAML
 promtool check config "$tmp/tree/deploy/prometheus/prometheus.yml" >"$tmp/check.log" 2>&1 ||
   die "test prometheus.yml invalid: $(cat "$tmp/check.log")"
 
@@ -216,6 +227,29 @@ fi
 
 # --- every dashboard query evaluates; the main panels have data ----------------
 check_dashboards "$prom" "$root"/dashboards/*.json
+# The Target detail's app row, kept to compare the canary with the app.
+q_canary_p95=$(dashboard_query "p95: canary vs the app's users" A)
+q_users_p95=$(dashboard_query "p95: canary vs the app's users" B)
+q_canary_5xx=$(dashboard_query "5xx share: canary vs the app's users" A)
+q_users_5xx=$(dashboard_query "5xx share: canary vs the app's users" B)
+[[ -n "${q_users_p95:-}" && -n "${q_users_5xx:-}" && -n "${q_canary_p95:-}" && -n "${q_canary_5xx:-}" ]] ||
+  die "Target detail has no app row (p95 / 5xx share: canary vs the app's users)"
+# compare WHAT CANARY_QUERY USERS_QUERY LOW HIGH [USERS_HIGH]: both values
+# within [LOW, HIGH] (the users' within [LOW, USERS_HIGH] if given).
+compare() {
+  local c u uh=${6:-$5}
+  c=$(value "$2")
+  u=$(value "$3")
+  if [[ -n "$c" && -n "$u" ]] && awk "BEGIN{exit !($c >= $4 && $c <= $5 && $u >= $4 && $u <= $uh)}"; then
+    ok "app row, $1: canary $c, the app's users $u"
+  else
+    bad "app row, $1: canary '$c', the app's users '$u', expected in [$4, $5] and [$4, $uh]"
+  fi
+}
+# At 50 ms the app's p95 is in the 50-100 ms bucket; the canary's, measured
+# from the client on a busy machine, may reach the next one.
+compare "p95 at 50 ms" "$q_canary_p95" "$q_users_p95" 0.025 0.25 0.149
+compare "5xx share at 0 %" "$q_canary_5xx" "$q_users_5xx" 0 0
 
 # --- a latency step 50 -> 200 ms on A and, meanwhile, a total outage of B ------
 control "delay_ms=200"
@@ -273,6 +307,7 @@ else
 fi
 
 # --- a 5xx surge: the 5xx alert -----------------------------------------------
+compare "p95 after the 50 -> 200 ms step" "$q_canary_p95" "$q_users_p95" 0.15 0.5
 control "delay_ms=50&error_pct=30"
 step=$(date +%s)
 if wait_for 120 "5xx firing" firing_for Canary5xxRatioHigh "$target_url"; then
@@ -282,6 +317,7 @@ if wait_for 120 "5xx firing" firing_for Canary5xxRatioHigh "$target_url"; then
 else
   bad "Canary5xxRatioHigh did not fire (ratio $(value "canary:probe_http_responses_5xx:ratio_window{instance=\"$target_url\"}"))"
 fi
+compare "5xx share in a 30 % surge" "$q_canary_5xx" "$q_users_5xx" 0.2 0.4
 firing_for Canary5xxRatioRising "$target_url" && ok "Canary5xxRatioRising fires too (baseline 0 %)" ||
   bad "Canary5xxRatioRising did not fire against a 0 % baseline"
 

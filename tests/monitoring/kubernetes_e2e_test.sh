@@ -223,7 +223,7 @@ for prom in "$prom0" "$prom1"; do
     bad "rules on ${prom##*:}: $nrules loaded of $expected; unhealthy: $unhealthy"
   fi
 done
-check_dashboards "$prom0" "$tmp"/sidecar/dashboards/*.json
+DASH_INTERVAL=20s check_dashboards "$prom0" "$tmp"/sidecar/dashboards/*.json
 
 # --- one page from two replicas -------------------------------------------------------
 pages() { http "$webhook_url/log" | grep -c '"alertname":"CanaryE2EDelivery"' || true; }

@@ -87,26 +87,34 @@ start_exporter() {
 # prom_query URL EXPR: the API answer (JSON); fails on an HTTP or PromQL error.
 prom_query() { http -f --data-urlencode "query=$2" "$1/api/v1/query"; }
 
-# Grafana's variables, as a user would pick them ("All" is a regex).
-subst_vars() {
-  sed -e 's/\${\?job}\?/canary.*/g' -e 's/\${\?instance}\?/.*/g' -e 's/\${\?module}\?/.*/g' \
-    -e 's/\${\?error_budget}\?/0.001/g' -e 's/\${\?__rate_interval}\?/20s/g' \
-    -e 's/\${\?__interval}\?/5s/g' -e 's/\${\?__range}\?/5m/g'
-}
-
 # check_dashboards PROM_URL DASHBOARD.json...: every panel and annotation
 # query evaluates without error, and every panel whose description does not
-# say "Empty when" has data. Calls bad() per failure; prints a summary.
+# say "Empty when" has data. Grafana's variables are resolved as a user would
+# pick them by dashboard_queries.py (multi-value ones on All, single-select
+# ones on their first value), $__interval is DASH_INTERVAL (default 10s: two
+# 5 s scrapes). Every query it ran is kept in $tmp/dashboard_queries.tsv
+# (dashboard, panel title, query ref, base64 of the query). Calls bad() per
+# failure; prints a summary.
 check_dashboards() {
-  local prom=$1 dash name title empty_ok expr q answer nq=0 npanels=0
+  local prom=$1 dash name title empty_ok expr ref q answer listing nq=0 npanels=0
+  local interval=${DASH_INTERVAL:-10s}
   shift
+  : >"$tmp/dashboard_queries.tsv"
   for dash in "$@"; do
     name=$(basename "$dash")
     local -A has_data=() may_be_empty=()
-    while IFS=$'\t' read -r title empty_ok expr; do
+    listing=$(python3 "$root/tests/monitoring/dashboard_queries.py" list --prometheus "$prom" \
+      --interval "$interval" --rate-interval 20s --range 5m "$dash") ||
+      { bad "cannot list the queries of $name"; continue; }
+    while IFS=$'\t' read -r _ title empty_ok _ expr ref; do
       nq=$((nq + 1))
+      q=$(base64 -d <<<"$expr")
+      printf '%s\t%s\t%s\t%s\n' "$name" "$title" "$ref" "$expr" >>"$tmp/dashboard_queries.tsv"
+      if [[ "$title" == annotation* ]]; then
+        [[ $(prom_query "$prom" "$q" | jq -r .status) == success ]] || bad "$name $title query failed: $q"
+        continue
+      fi
       may_be_empty[$title]=$empty_ok
-      q=$(base64 -d <<<"$expr" | subst_vars)
       if ! answer=$(prom_query "$prom" "$q" 2>&1); then
         bad "$name / $title: query failed: $answer $q"
       elif [[ $(jq -r .status <<<"$answer") != success ]]; then
@@ -114,10 +122,7 @@ check_dashboards() {
       elif [[ $(jq '.data.result | length' <<<"$answer") -gt 0 ]]; then
         has_data[$title]=1
       fi
-    done < <(jq -r '
-        [.panels[] | ., (.panels[]?)] | .[] | select(.targets) |
-        .title as $t | ((.description // "") | test("Empty when")) as $e |
-        .targets[] | select(.expr) | [$t, ($e | tostring), (.expr | @base64)] | @tsv' "$dash")
+    done <<<"$listing"
     for title in "${!may_be_empty[@]}"; do
       npanels=$((npanels + 1))
       if [[ "${may_be_empty[$title]}" == false && -z "${has_data[$title]:-}" ]]; then
@@ -125,11 +130,13 @@ check_dashboards() {
       fi
     done
     unset has_data may_be_empty
-    while IFS= read -r expr; do
-      nq=$((nq + 1))
-      q=$(base64 -d <<<"$expr" | subst_vars)
-      [[ $(prom_query "$prom" "$q" | jq -r .status) == success ]] || bad "$name annotation query failed: $q"
-    done < <(jq -r '.annotations.list[]? | select(.expr) | .expr | @base64' "$dash")
   done
   if ((nq > 0)); then echo "ok: $nq dashboard queries of $npanels panels evaluated"; else bad "no dashboard queries found"; fi
+}
+
+# dashboard_query TITLE REF: the query check_dashboards ran for that panel
+# title and query ref (empty when there was none).
+dashboard_query() {
+  awk -F'\t' -v t="$1" -v r="$2" '$2 == t && $3 == r { print $4; exit }' \
+    "$tmp/dashboard_queries.tsv" | base64 -d
 }
