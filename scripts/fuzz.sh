@@ -30,19 +30,7 @@ if ((${#harnesses[@]} == 0)); then
   harnesses=(config_loader threshold target_query exposition)
 fi
 
-missing=()
-for p in "${fuzz_pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "fuzz: installing ${missing[*]}"
-  sudo_cmd=()
-  if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
-  export DEBIAN_FRONTEND=noninteractive
-  "${sudo_cmd[@]}" apt-get update -o DPkg::Lock::Timeout=300 -qq
-  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 \
-    "${missing[@]}"
-fi
+"$root/scripts/setup.sh" --packages "${fuzz_pkgs[@]}"
 
 CC=clang-14 CXX=clang++-14 cmake -S "$root" -B "$root/build-fuzz" -G Ninja \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCANARY_BUILD_TESTS=OFF -DCANARY_FUZZ=ON >/dev/null

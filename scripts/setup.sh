@@ -2,6 +2,7 @@
 # Installs every Debian 12 package canary_exporter needs to build, run and test.
 # Idempotent: packages already present are skipped quickly by apt.
 # Usage: scripts/setup.sh [--test]   (--test also installs what the test suite needs)
+#        scripts/setup.sh --packages NAME...   (just these, e.g. the fuzzers' clang-14)
 set -euo pipefail
 
 pkgs=(cmake ninja-build pkg-config g++ libcivetweb-dev civetweb prometheus-cpp-dev zlib1g-dev
@@ -16,6 +17,7 @@ if ! command -v npm >/dev/null; then test_pkgs+=(nodejs npm); fi
 
 want=("${pkgs[@]}")
 if [[ "${1:-}" == "--test" ]]; then want+=("${test_pkgs[@]}"); fi
+if [[ "${1:-}" == "--packages" ]]; then want=("${@:2}"); fi
 
 missing=()
 for p in "${want[@]}"; do

@@ -13,19 +13,7 @@ root=$(pwd)
 jobs=${JOBS:-$(nproc)}
 
 pkgs=(clang-14)
-missing=()
-for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  echo "thread_safety: installing ${missing[*]}"
-  sudo_cmd=()
-  if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
-  export DEBIAN_FRONTEND=noninteractive
-  "${sudo_cmd[@]}" apt-get update -o DPkg::Lock::Timeout=300 -qq
-  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 \
-    "${missing[@]}"
-fi
+"$root/scripts/setup.sh" --packages "${pkgs[@]}"
 
 start=$SECONDS
 cmake -S "$root" -B "$root/build-tsa" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
