@@ -19,7 +19,8 @@ Command line (for shell tests):
   dashboard_queries.py list [--var NAME=VALUE]... [--interval 5s] [--range 5m]
                            [--prometheus URL] DASHBOARD...
 prints one line per query: dashboard, panel title, "true" when the panel's
-description says it may be empty ("Empty when"), "true" for an instant query,
+description says it may be empty ("Empty when"; "until" when it says "Empty until": empty only
+while history is missing, e.g. in a fresh Prometheus), "true" for an instant query,
 the substituted expression in base64, and the query's refId, tab-separated.
 """
 
@@ -43,6 +44,15 @@ _ROUND = [(10, 1), (15, 10), (35, 20), (75, 50), (150, 100), (350, 200), (750, 5
 
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 
+
+
+def MayBeEmpty(description):
+    """True for "Empty when ...", "until" for "Empty until ...", else False."""
+    if "Empty when" in description:
+        return True
+    if "Empty until" in description:
+        return "until"
+    return False
 
 def round_interval_ms(ms):
     for below, to in _ROUND:
@@ -103,7 +113,7 @@ def queries(dashboard):
             out.append({"dashboard": dashboard.get("uid", ""), "panel": panel, "row": row,
                         "title": panel.get("title", ""), "ref": target.get("refId", ""),
                         "expr": expr, "instant": instant,
-                        "may_be_empty": "Empty when" in (panel.get("description") or "")})
+                        "may_be_empty": MayBeEmpty(panel.get("description") or "")})
     return out
 
 

@@ -226,7 +226,8 @@ else
 fi
 
 # --- every dashboard query evaluates; the main panels have data ----------------
-check_dashboards "$prom" "$root"/dashboards/*.json
+# Target detail on A, the target whose own /metrics the app row reads.
+DASH_VARS="instance=$target_url" check_dashboards "$prom" "$root"/dashboards/*.json
 # The Target detail's app row, kept to compare the canary with the app.
 q_canary_p95=$(dashboard_query "p95: canary vs the app's users" A)
 q_users_p95=$(dashboard_query "p95: canary vs the app's users" B)

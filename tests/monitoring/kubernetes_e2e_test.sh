@@ -215,7 +215,11 @@ done
 for prom in "$prom0" "$prom1"; do
   rules_json=$(http "$prom/api/v1/rules")
   nrules=$(jq '[.data.groups[] | select(.name != "test-delivery") | .rules[]] | length' <<<"$rules_json")
-  unhealthy=$(jq -r '.data.groups[].rules[] | select(.health != "ok") | "\(.name): \(.health) \(.lastError // "")"' <<<"$rules_json")
+  # A group whose interval is longer than this test (the hourly rollups) has
+  # not been evaluated yet: "unknown" there is no error, anything else is.
+  unhealthy=$(jq -r '.data.groups[] | .interval as $i | .rules[] |
+      select(.health != "ok" and (.health != "unknown" or $i < 600)) |
+      "\(.name): \(.health) \(.lastError // "")"' <<<"$rules_json")
   expected=$(grep -cE '^\s*- (record|alert):' "$root/deploy/kubernetes/base/prometheusrule.yml")
   if [[ "$nrules" -eq "$expected" && -z "$unhealthy" ]]; then
     ok "all $nrules rules of the PrometheusRule evaluate without error on ${prom##*:}"
@@ -223,7 +227,7 @@ for prom in "$prom0" "$prom1"; do
     bad "rules on ${prom##*:}: $nrules loaded of $expected; unhealthy: $unhealthy"
   fi
 done
-DASH_INTERVAL=20s check_dashboards "$prom0" "$tmp"/sidecar/dashboards/*.json
+DASH_FRESH=1 DASH_INTERVAL=20s check_dashboards "$prom0" "$tmp"/sidecar/dashboards/*.json
 
 # --- one page from two replicas -------------------------------------------------------
 pages() { http "$webhook_url/log" | grep -c '"alertname":"CanaryE2EDelivery"' || true; }
