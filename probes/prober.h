@@ -24,8 +24,8 @@
 #include "config/config.h"
 #include "probes/allowlist.h"
 #include "probes/result.h"
-#include "probes/target.h"
 #include "probes/stats.h"
+#include "probes/target.h"
 #include "probes/transport.h"
 #include "prometheus/metric_family.h"
 
