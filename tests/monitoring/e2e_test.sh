@@ -226,8 +226,10 @@ else
 fi
 
 # --- every dashboard query evaluates; the main panels have data ----------------
-# Target detail on A, the target whose own /metrics the app row reads.
-DASH_VARS="instance=$target_url" check_dashboards "$prom" "$root"/dashboards/*.json
+check_dashboards "$prom" $(ls "$root"/dashboards/*.json | grep -v /canary-target.json)
+# Target detail on A, the target whose own /metrics the app row reads (last:
+# dashboard_query below reads what this call ran).
+DASH_VARS="instance=$target_url" check_dashboards "$prom" "$root/dashboards/canary-target.json"
 # The Target detail's app row, kept to compare the canary with the app.
 q_canary_p95=$(dashboard_query "p95: canary vs the app's users" A)
 q_users_p95=$(dashboard_query "p95: canary vs the app's users" B)
