@@ -1,14 +1,20 @@
 // canary_exporter: wires flags, config, prober and HTTP server; signals
-// drive reload (SIGHUP) and shutdown (SIGTERM, SIGINT).
+// drive reload (SIGHUP) and shutdown (SIGTERM, SIGINT: drain, then stop;
+// exit 0, or 1 when --shutdown.drain-timeout abandoned requests).
 #include <malloc.h>
 #include <signal.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <ctime>
 #include <iostream>
 #include <memory>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "config/default_config.h"
 #include "config/loader.h"
 #include "exporter/cli/cli.h"
@@ -43,6 +49,41 @@ int CheckConfig(const Flags& flags) {
             << (names.size() == 1 ? "" : "s") << " ("
             << absl::StrJoin(names, ", ") << ")\n";
   return 0;
+}
+
+// Graceful shutdown: /-/ready and new probes answer 503 at once; requests in
+// progress (bursts run to their budgets) get their answers. Returns false
+// when `timeout` passed, or a second SIGTERM/SIGINT came, with requests
+// still in flight.
+bool Drain(Server& server, const sigset_t& signals, absl::Duration timeout,
+           Logger& log) {
+  server.BeginShutdown();
+  const absl::Time deadline = absl::Now() + timeout;
+  int waiting = server.InFlight();
+  if (waiting > 0) {
+    log.Info("waiting for requests in flight",
+             {{"requests", absl::StrCat(waiting)}});
+  }
+  while ((waiting = server.InFlight()) > 0) {
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) {
+      log.Error("drain timeout passed; abandoning requests in flight",
+                {{"requests", absl::StrCat(waiting)},
+                 {"drain_timeout", absl::FormatDuration(timeout)}});
+      return false;
+    }
+    // Polls the count; a second SIGTERM/SIGINT means "now".
+    const timespec step =
+        absl::ToTimespec(std::min(left, absl::Milliseconds(20)));
+    const int sig = sigtimedwait(&signals, nullptr, &step);
+    if (sig == SIGTERM || sig == SIGINT) {
+      log.Error("second signal; abandoning requests in flight",
+                {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"},
+                 {"requests", absl::StrCat(server.InFlight())}});
+      return false;
+    }
+  }
+  return true;
 }
 
 int Run(int argc, char** argv) {
@@ -146,8 +187,14 @@ int Run(int argc, char** argv) {
       continue;
     }
     log.Info("shutting down",
-             {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
+             {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"},
+              {"drain_timeout", absl::FormatDuration(flags->drain_timeout)}});
     break;
+  }
+  if (!Drain(**server, signals, flags->drain_timeout, log)) {
+    // The workers still run bursts: stopping CivetWeb would join them, so
+    // the process ends here instead.
+    std::_Exit(1);
   }
   (*server)->Stop();
   log.Info("stopped");

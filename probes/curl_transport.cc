@@ -18,9 +18,11 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
+#include "base/redact_url.h"
 #include "base/status_macros.h"
 #include "probes/allowlist.h"
 #include "probes/target.h"
+#include "probes/target_text.h"
 #include "probes/validate.h"
 
 namespace canary::probes {
@@ -439,7 +441,7 @@ class CurlTransportImpl : public Transport {
       if (u == nullptr || curl_url_set(u.get(), CURLUPART_URL,
                                        target.url.c_str(), 0) != CURLUE_OK) {
         return absl::InvalidArgumentError(
-            absl::StrCat("bad target ", target.url));
+            absl::StrCat("bad target ", target.redacted_url));
       }
       curl_url_set(u.get(), CURLUPART_HOST, http.tls.server_name.c_str(), 0);
       url_ = UrlPart(u.get(), CURLUPART_URL);
@@ -669,6 +671,11 @@ absl::StatusOr<std::unique_ptr<Transport>> NewCurlTransport(
 
 absl::StatusOr<Target> ParseTarget(absl::string_view target) {
   if (target.empty()) return absl::InvalidArgumentError("target is empty");
+  // Before libcurl sees it: its C API would cut the text at a NUL.
+  RETURN_IF_ERROR(CheckTargetBytes(target));
+  // Every message below shows the target this way, never as given: it may
+  // carry a password, and the message goes to logs and 400 answers.
+  const std::string shown = RedactTargetText(target);
   std::string text(target);
   if (!absl::StrContains(text, "://")) text = absl::StrCat("http://", text);
   UrlPtr u(curl_url());
@@ -676,21 +683,22 @@ absl::StatusOr<Target> ParseTarget(absl::string_view target) {
   CURLUcode rc = curl_url_set(u.get(), CURLUPART_URL, text.c_str(), 0);
   if (rc != CURLUE_OK) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "target \"", target, "\" is not a valid URL: ", curl_url_strerror(rc)));
+        "target \"", shown, "\" is not a valid URL: ", curl_url_strerror(rc)));
   }
   Target out;
   out.scheme = absl::AsciiStrToLower(UrlPart(u.get(), CURLUPART_SCHEME));
   if (out.scheme != "http" && out.scheme != "https") {
     return absl::InvalidArgumentError(
-        absl::StrCat("target \"", target, "\" has scheme \"", out.scheme,
+        absl::StrCat("target \"", shown, "\" has scheme \"", out.scheme,
                      "\"; only http and https are supported"));
   }
   out.host = UrlPart(u.get(), CURLUPART_HOST);
   if (out.host.empty()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("target \"", target, "\" has no host"));
+        absl::StrCat("target \"", shown, "\" has no host"));
   }
   out.url = UrlPart(u.get(), CURLUPART_URL);
+  out.redacted_url = RedactUrlUserinfo(out.url);
   out.port = UrlPort(u.get());
   out.port_text = UrlPart(u.get(), CURLUPART_PORT);
   out.path_and_query = UrlPart(u.get(), CURLUPART_PATH);

@@ -23,7 +23,10 @@ namespace canary::probes {
 
 // A parsed http(s) target, as libcurl's URL API reads it.
 struct Target {
-  std::string url;     // normalized (what the transport requests)
+  std::string url;  // normalized (what the transport requests)
+  // `url` without its user:password@ (RedactUrlUserinfo): the form every
+  // log line, answer and page shows.
+  std::string redacted_url;
   std::string scheme;  // "http" or "https"
   // As libcurl's URL API gives it: IPv6 in brackets, odd IPv4 forms
   // (0x7f.1, 2130706433) already dotted.
@@ -35,7 +38,9 @@ struct Target {
 
 // Parses `target` with libcurl's URL API. A target without a scheme gets
 // "http://" (as blackbox_exporter does). InvalidArgumentError naming what is
-// wrong (empty, unsupported scheme, no host, unparsable).
+// wrong (empty, a control byte raw or percent-encoded (target_text.h),
+// unsupported scheme, no host, unparsable); the message shows the target
+// redacted (RedactTargetText), never a password it carries.
 absl::StatusOr<Target> ParseTarget(absl::string_view target);
 
 // ParseTarget(target)->url.

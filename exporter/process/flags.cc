@@ -23,13 +23,13 @@ absl::Status BadValue(absl::string_view flag, absl::string_view value,
 
 // blackbox_exporter takes a bare number of seconds; Go durations are
 // accepted too since that is what every other duration here looks like.
-absl::StatusOr<absl::Duration> ParseOffset(absl::string_view value) {
+absl::StatusOr<absl::Duration> ParseDurationFlag(absl::string_view value,
+                                                 absl::string_view flag) {
   double seconds;
   absl::Duration d;
   if (absl::SimpleAtod(value, &seconds)) {
     if (!std::isfinite(seconds) || seconds < 0) {
-      return BadValue("timeout-offset", value,
-                      "want a non-negative number of seconds");
+      return BadValue(flag, value, "want a non-negative number of seconds");
     }
     return absl::Seconds(seconds);
   }
@@ -37,7 +37,7 @@ absl::StatusOr<absl::Duration> ParseOffset(absl::string_view value) {
       d != absl::InfiniteDuration()) {
     return d;
   }
-  return BadValue("timeout-offset", value,
+  return BadValue(flag, value,
                   "want seconds (\"0.5\") or a duration (\"500ms\")");
 }
 
@@ -58,7 +58,9 @@ absl::Status SetValue(absl::string_view name, absl::string_view value,
     }
     flags->listen_address = std::string(value);
   } else if (name == "timeout-offset") {
-    ASSIGN_OR_RETURN(flags->timeout_offset, ParseOffset(value));
+    ASSIGN_OR_RETURN(flags->timeout_offset, ParseDurationFlag(value, name));
+  } else if (name == "shutdown.drain-timeout") {
+    ASSIGN_OR_RETURN(flags->drain_timeout, ParseDurationFlag(value, name));
   } else if (name == "history.limit") {
     if (!absl::SimpleAtoi(value, &flags->history_limit) ||
         flags->history_limit > 10000) {
@@ -79,7 +81,8 @@ absl::Status SetValue(absl::string_view name, absl::string_view value,
 bool IsValueFlag(absl::string_view name) {
   return name == "config.file" || name == "web.listen-address" ||
          name == "timeout-offset" || name == "log.level" ||
-         name == "history.limit" || name == "log.format";
+         name == "history.limit" || name == "log.format" ||
+         name == "shutdown.drain-timeout";
 }
 
 }  // namespace
@@ -155,6 +158,8 @@ std::string Usage() {
       "configuration and exit\n"
       "  --history.limit=N           recent probes shown on / (default 100; "
       "0 = none)\n"
+      "  --shutdown.drain-timeout=DURATION  on SIGTERM/SIGINT, how long "
+      "probes in flight may run on to get their answers (default 25s)\n"
       "  --log.level=LEVEL           debug, info, warn or error (default "
       "info)\n"
       "  --log.format=FORMAT         logfmt or json (default logfmt)\n"

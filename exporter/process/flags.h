@@ -15,6 +15,9 @@
 //   --config.check[=BOOL]     validate the config and exit
 //   --config.dump-default     print the embedded default config and exit
 //   --history.limit=N         recent probes kept for "/" (default 100)
+//   --shutdown.drain-timeout=D  on SIGTERM, how long probes in flight may
+//                             still run to get their answers; default 25s,
+//                             same forms as --timeout-offset
 //   --log.level=L             debug|info|warn|error (default info)
 //   --log.format=F            logfmt|json (default logfmt)
 //   --help, -h / --version
@@ -34,6 +37,9 @@
 namespace canary::exporter {
 
 inline constexpr char kDefaultListenAddress[] = ":9427";
+// Under Kubernetes' default terminationGracePeriodSeconds (30 s), so the
+// exporter ends on its own, and logs what it abandons, before SIGKILL.
+inline constexpr absl::Duration kDefaultDrainTimeout = absl::Seconds(25);
 // Names the config file when --config.file is not given (the container image
 // sets it, so `docker run IMAGE --any.flag` keeps the image's config file).
 inline constexpr char kConfigFileEnv[] = "CANARY_CONFIG_FILE";
@@ -45,6 +51,7 @@ struct Flags {
   bool config_check = false;
   bool dump_default = false;
   size_t history_limit = 100;
+  absl::Duration drain_timeout = kDefaultDrainTimeout;
   LogLevel log_level = LogLevel::kInfo;
   LogFormat log_format = LogFormat::kLogfmt;
   bool help = false;

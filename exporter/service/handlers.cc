@@ -8,7 +8,6 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
-#include "base/redact_url.h"
 #include "exporter/service/admission.h"
 #include "exporter/service/budget.h"
 #include "exporter/service/input_limits.h"
@@ -71,6 +70,9 @@ HttpResponse Handlers::Handle(const HttpRequest& request) {
   if (path == "/metrics") return Metrics();
   if (path == "/") return Landing(request);
   if (path == "/debug") return DebugRecord(request);
+  if (path == "/-/ready" && shutting_down_.load()) {
+    return Text(503, "shutting down");
+  }
   return Text(200, "OK");
 }
 
@@ -81,6 +83,10 @@ HttpResponse Handlers::Reject(std::string reason) {
 }
 
 HttpResponse Handlers::Probe(const HttpRequest& request) {
+  if (shutting_down_.load()) {
+    metrics_->ProbeRejected(kRejectShuttingDown);
+    return Text(503, "probe refused: the exporter is shutting down");
+  }
   if (absl::Status s = CheckProbeInput(request.query_bytes, request.query);
       !s.ok()) {
     HttpResponse r = Reject(std::string(s.message()));
@@ -112,10 +118,9 @@ HttpResponse Handlers::Probe(const HttpRequest& request) {
   if (absl::Status s = probes::CheckTarget(allowlist, *target); !s.ok()) {
     if (!absl::IsPermissionDenied(s)) return Reject(std::string(s.message()));
     metrics_->ProbeRejected(kRejectForbidden);
-    logger_->Debug("probe forbidden",
-                   {{"module", module_name},
-                    {"target", RedactUrlUserinfo(target->url)},
-                    {"reason", std::string(s.message())}});
+    logger_->Debug("probe forbidden", {{"module", module_name},
+                                       {"target", target->redacted_url},
+                                       {"reason", std::string(s.message())}});
     return Text(403, std::string(s.message()));
   }
 
@@ -142,7 +147,7 @@ HttpResponse Handlers::Probe(const HttpRequest& request) {
   if (outcome.kind == ProbeOutcome::Kind::kRefused) {
     metrics_->ProbeRejected(outcome.reason);
     logger_->Debug("probe refused", {{"module", module_name},
-                                     {"target", RedactUrlUserinfo(target->url)},
+                                     {"target", target->redacted_url},
                                      {"reason", outcome.reason}});
     return Text(503, outcome.message);
   }
@@ -154,7 +159,7 @@ HttpResponse Handlers::Probe(const HttpRequest& request) {
   const probes::ProbeReport& report = *outcome.report;
   logger_->Debug("probe finished",
                  {{"module", module_name},
-                  {"target", RedactUrlUserinfo(target->url)},
+                  {"target", target->redacted_url},
                   {"served", outcome.kind == ProbeOutcome::Kind::kRan ? "ran"
                              : cached                                 ? "cached"
                                       : "shared"},

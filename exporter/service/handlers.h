@@ -16,13 +16,15 @@
 // (web_auth.h). A bad /probe request is 400 with a one-line plain-text reason
 // (414 for an over-long target or query, exporter/service/input_limits.h); a
 // probe over the load limit is 503 at once (exporter/service/admission.h); a
-// failing target is still 200 (probe_success 0 in the body).
+// failing target is still 200 (probe_success 0 in the body). After
+// BeginShutdown, /-/ready and a new /probe are 503.
 //
 // Thread-safety: Handle() may run on many threads at once.
 // Errors: none returned; every failure is an HTTP status.
 #ifndef CANARY_EXPORTER_SERVICE_HANDLERS_H_
 #define CANARY_EXPORTER_SERVICE_HANDLERS_H_
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <optional>
@@ -64,6 +66,11 @@ class Handlers {
 
   HttpResponse Handle(const HttpRequest& request);
 
+  // Shutdown, first step (main.cc on SIGTERM): from now on /-/ready answers
+  // 503 so that load balancers stop sending, and a new /probe is refused
+  // with 503; probes already running go on and get their answers.
+  void BeginShutdown() { shutting_down_.store(true); }
+
  private:
   HttpResponse Probe(const HttpRequest& request);
   HttpResponse Metrics();
@@ -80,6 +87,7 @@ class Handlers {
   ProbeCoordinator coordinator_;  // single flight, min_interval, load limit
   ProbeHistory history_;
   BasicAuthenticator auth_;  // [web] basic_auth_users, on every endpoint
+  std::atomic<bool> shutting_down_{false};
 };
 
 }  // namespace canary::exporter

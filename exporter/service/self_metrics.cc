@@ -175,6 +175,7 @@ SelfMetrics::SelfMetrics()
                      "by module.")
                  .Register(*registry_);
   rejections_->Add({{"reason", kRejectForbidden}});
+  rejections_->Add({{"reason", kRejectShuttingDown}});
 }
 
 void SelfMetrics::ConfigLoaded(bool success, absl::Time when) {

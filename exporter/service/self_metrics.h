@@ -49,6 +49,8 @@ namespace canary::exporter {
 inline constexpr char kRejectBadRequest[] = "bad_request";
 // A /probe answered 403: the target is not in [security] allowed_targets.
 inline constexpr char kRejectForbidden[] = "forbidden";
+// A /probe answered 503 because the exporter is shutting down (SIGTERM).
+inline constexpr char kRejectShuttingDown[] = "shutting_down";
 
 class SelfMetrics {
  public:

@@ -3,6 +3,7 @@
 #include <optional>
 #include <utility>
 
+#include "absl/cleanup/cleanup.h"
 #include "exporter/service/admission.h"
 
 namespace canary::exporter {
@@ -33,14 +34,30 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
                          .min_version = web.tls_min_version};
   }
   Handlers* handlers = &server->handlers_;
-  absl::StatusOr<std::unique_ptr<HttpServer>> http =
-      HttpServer::Start({.listen_address = options.listen_address,
-                         .num_threads = num_threads,
-                         .tls = std::move(tls),
-                         .logger = options.logger},
-                        [handlers](const HttpRequest& request) {
-                          return handlers->Handle(request);
-                        });
+  absl::StatusOr<std::unique_ptr<HttpServer>> http = HttpServer::Start(
+      {.listen_address = options.listen_address,
+       .num_threads = num_threads,
+       .tls = std::move(tls),
+       .logger = options.logger},
+      [handlers, in_flight = server->in_flight_](const HttpRequest& request) {
+        // Counted until the answer is written: the server runs after_send
+        // after the write (http.h), so a drain that waits for 0 knows every
+        // answer left the process.
+        in_flight->fetch_add(1);
+        HttpResponse response;
+        try {
+          response = handlers->Handle(request);
+        } catch (...) {
+          in_flight->fetch_sub(1);
+          throw;
+        }
+        response.after_send = [in_flight,
+                               work = std::move(response.after_send)] {
+          absl::Cleanup done = [&in_flight] { in_flight->fetch_sub(1); };
+          if (work) work();
+        };
+        return response;
+      });
   if (!http.ok()) return http.status();
   server->http_ = *std::move(http);
   return server;

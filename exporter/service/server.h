@@ -21,6 +21,7 @@
 #ifndef CANARY_EXPORTER_SERVICE_SERVER_H_
 #define CANARY_EXPORTER_SERVICE_SERVER_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -59,7 +60,15 @@ class Server {
   int num_threads() const { return http_->num_threads(); }
   // "127.0.0.1:PORT" for a wildcard address, else "HOST:PORT".
   std::string address() const { return http_->address(); }
+  // Graceful shutdown (main.cc on SIGTERM): BeginShutdown turns /-/ready
+  // and every new /probe into 503 (Handlers::BeginShutdown); the caller then
+  // waits until InFlight() is 0, bounded by its drain deadline, and Stops.
+  void BeginShutdown() { handlers_.BeginShutdown(); }
+  // Requests being handled whose answer is not yet written out.
+  int InFlight() const { return in_flight_->load(); }
   // Stops accepting, waits for requests in progress, and returns. Idempotent.
+  // An answer not yet written when Stop begins is lost (CivetWeb writes
+  // nothing once stopping): drain first.
   void Stop() { http_->Stop(); }
 
  private:
@@ -67,6 +76,9 @@ class Server {
          ConfigStore* store, SelfMetrics* metrics, int num_threads);
 
   Handlers handlers_;
+  // Shared with the handler closure, which may outlive a moved-from Server.
+  std::shared_ptr<std::atomic<int>> in_flight_ =
+      std::make_shared<std::atomic<int>>(0);
   // Declared after handlers_ so that it stops (joining every request in
   // progress) before the handlers go.
   std::unique_ptr<HttpServer> http_;

@@ -29,6 +29,7 @@ TEST(FlagsTest, DefaultsWithoutArguments) {
   EXPECT_EQ(f.config_file, "");
   EXPECT_EQ(f.listen_address, ":9427");
   EXPECT_EQ(f.timeout_offset, absl::Milliseconds(500));
+  EXPECT_EQ(f.drain_timeout, absl::Seconds(25));
   EXPECT_FALSE(f.config_check);
   EXPECT_EQ(f.log_level, LogLevel::kInfo);
   EXPECT_EQ(f.log_format, LogFormat::kLogfmt);
@@ -67,6 +68,7 @@ TEST_P(GoodFlagsTest, ParsesTo) {
   EXPECT_EQ(f.config_file, w.config_file);
   EXPECT_EQ(f.listen_address, w.listen_address);
   EXPECT_EQ(f.timeout_offset, w.timeout_offset);
+  EXPECT_EQ(f.drain_timeout, w.drain_timeout);
   EXPECT_EQ(f.config_check, w.config_check);
   EXPECT_EQ(f.log_level, w.log_level);
   EXPECT_EQ(f.log_format, w.log_format);
@@ -103,6 +105,12 @@ INSTANTIATE_TEST_SUITE_P(
                  })},
         GoodCase{{"--config.check"},
                  With([](Flags* f) { f->config_check = true; })},
+        GoodCase{{"--shutdown.drain-timeout=25s"}, Flags{}},
+        GoodCase{{"--shutdown.drain-timeout", "90s"},
+                 With([](Flags* f) { f->drain_timeout = absl::Seconds(90); })},
+        GoodCase{{"--shutdown.drain-timeout=0"}, With([](Flags* f) {
+                   f->drain_timeout = absl::ZeroDuration();
+                 })},
         GoodCase{{"--config.check=true"},
                  With([](Flags* f) { f->config_check = true; })},
         GoodCase{{"--config.check=false"}, Flags{}},
@@ -157,6 +165,10 @@ INSTANTIATE_TEST_SUITE_P(
                 "invalid value \"-5ms\" for flag --timeout-offset"},
         BadCase{{"--timeout-offset=nan"},
                 "invalid value \"nan\" for flag --timeout-offset"},
+        BadCase{{"--shutdown.drain-timeout=-1s"},
+                "invalid value \"-1s\" for flag --shutdown.drain-timeout"},
+        BadCase{{"--shutdown.drain-timeout"},
+                "flag --shutdown.drain-timeout needs a value"},
         BadCase{{"--config.check=maybe"},
                 "invalid value \"maybe\" for flag --config.check"},
         BadCase{{"--web.listen-address=9427"},
@@ -167,7 +179,7 @@ TEST(FlagsTest, UsageDocumentsEveryFlagAndTheDefaultAddress) {
   for (const char* flag :
        {"--config.file", "--web.listen-address", "--timeout-offset",
         "--config.check", "--log.level", "--log.format", "--help", "--version",
-        "\":9427\""}) {
+        "--shutdown.drain-timeout", "\":9427\""}) {
     EXPECT_THAT(usage, HasSubstr(flag));
   }
 }

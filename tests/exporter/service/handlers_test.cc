@@ -82,5 +82,41 @@ TEST_F(HandlersTest, WrongMethodOnGetEndpointsIs405) {
   }
 }
 
+TEST_F(HandlersTest, BeginShutdownTurnsReadyAndNewProbesInto503) {
+  EXPECT_EQ(handlers_->Handle({.method = "GET", .path = "/-/ready"}).status,
+            200);
+  handlers_->BeginShutdown();
+  HttpResponse ready = handlers_->Handle({.method = "GET", .path = "/-/ready"});
+  EXPECT_EQ(ready.status, 503);
+  EXPECT_EQ(ready.body, "shutting down\n");
+  HttpResponse probe = Probe("http://127.0.0.1:9/");
+  EXPECT_EQ(probe.status, 503);
+  EXPECT_EQ(probe.body, "probe refused: the exporter is shutting down\n");
+  EXPECT_TRUE(prober_.Seen().empty());
+  // Liveness and scrapes go on while the exporter drains.
+  EXPECT_EQ(handlers_->Handle({.method = "GET", .path = "/-/healthy"}).status,
+            200);
+  EXPECT_EQ(handlers_->Handle({.method = "GET", .path = "/metrics"}).status,
+            200);
+  absl::StatusOr<std::string> text = metrics_.Serialize();
+  ASSERT_TRUE(text.ok());
+  EXPECT_THAT(*text, HasSubstr("canary_exporter_probe_rejections_total{"
+                               "reason=\"shutting_down\"} 1\n"));
+}
+
+TEST_F(HandlersTest, InvalidTargetAnswerAndLogShowNoPassword) {
+  for (const char* target :
+       {"http://user:s3cret@127.0.0.1:99999/", "ftp://user:s3cret@127.0.0.1/",
+        "http://user:s3cret@127.0.0.1/ok%00", "user:s3cret@127.0.0.1/\x01"}) {
+    HttpResponse r = Probe(target);
+    EXPECT_EQ(r.status, 400) << target;
+    EXPECT_THAT(r.body, HasSubstr("<redacted>@127.0.0.1")) << target;
+    EXPECT_THAT(r.body, Not(HasSubstr("s3cret"))) << target;
+  }
+  EXPECT_TRUE(prober_.Seen().empty());
+  EXPECT_THAT(log_.str(), HasSubstr("msg=\"probe rejected\""));
+  EXPECT_THAT(log_.str(), Not(HasSubstr("s3cret")));
+}
+
 }  // namespace
 }  // namespace canary::exporter

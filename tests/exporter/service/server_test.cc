@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "base/sync.h"
 #include "exporter/service/admission.h"
 #include "gmock/gmock.h"
@@ -369,3 +370,51 @@ TEST(ServerStartTest, PoolFollowsMaxConcurrentProbesAndReloadPastItWarns) {
 
 }  // namespace
 }  // namespace canary::exporter
+
+// Its own server: the suite's shared one must stay ready.
+TEST(ServerShutdownTest, InFlightCountsUntilTheAnswerIsWritten) {
+  std::ostringstream log;
+  Logger logger(&log, LogLevel::kError);
+  SelfMetrics metrics;
+  FakeProber prober;
+  ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<ConfigStore> store,
+      ConfigStore::Create(
+          []() -> absl::StatusOr<config::Config> { return TwoModules(); },
+          "test.toml", &metrics));
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Server> server,
+                       Server::Start({.listen_address = "127.0.0.1:0",
+                                      .num_threads = 4,
+                                      .logger = &logger},
+                                     &prober, store.get(), &metrics));
+  const std::string base = absl::StrCat("http://127.0.0.1:", server->port());
+  EXPECT_EQ(server->InFlight(), 0);
+  prober.Close();
+  absl::StatusOr<HttpResult> answer = absl::UnknownError("not run");
+  std::thread client(
+      [&] { answer = HttpGet(base + "/probe?target=http://127.0.0.1:9/"); });
+  const bool held = prober.AwaitSeen(1, absl::Seconds(60));
+  const int in_flight = server->InFlight();
+  server->BeginShutdown();
+  absl::StatusOr<HttpResult> ready = HttpGet(base + "/-/ready");
+  absl::StatusOr<HttpResult> late =
+      HttpGet(base + "/probe?target=http://127.0.0.1:9/late");
+  prober.Open();
+  client.join();
+  EXPECT_TRUE(held);
+  EXPECT_EQ(in_flight, 1);
+  ASSERT_THAT(ready, IsOk());
+  EXPECT_EQ(ready->status, 503);
+  ASSERT_THAT(late, IsOk());
+  EXPECT_EQ(late->status, 503);
+  ASSERT_THAT(answer, IsOk());
+  EXPECT_EQ(answer->status, 200);
+  EXPECT_THAT(answer->body, HasSubstr("probe_success 1"));
+  // The client has its answer, so the count is down (the after-send work
+  // may still be finishing for an instant).
+  for (int i = 0; i < 500 && server->InFlight() != 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(2));
+  }
+  EXPECT_EQ(server->InFlight(), 0);
+  server->Stop();
+}
