@@ -61,7 +61,7 @@ std::string RedactTargetText(absl::string_view target) {
     shown =
         absl::StrCat(target.substr(0, start), "<redacted>", target.substr(at));
   }
-  return absl::CHexEscape(shown);
+  return absl::CEscape(shown);
 }
 
 }  // namespace canary::probes

@@ -28,8 +28,8 @@ absl::Status CheckTargetBytes(absl::string_view target);
 
 // `target` as it may be shown in a log line, an HTTP answer or on a page:
 // the text before its last '@' after the scheme (all of it when there is no
-// "://") replaced by <redacted>, and every byte outside printable ASCII
-// (and '"', '\\') C-escaped. Stricter than RedactUrlUserinfo
+// "://") replaced by <redacted>, then C-escaped (absl::CEscape: a NUL shows
+// as \000, a quote as \"). Stricter than RedactUrlUserinfo
 // (base/redact_url.h) on purpose: it works on text that did not parse as a
 // URL, where the end of the authority is not known.
 std::string RedactTargetText(absl::string_view target);

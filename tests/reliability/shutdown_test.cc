@@ -46,6 +46,26 @@ requests = 3
 )toml";
 }
 
+// One /probe on its own client thread; Join() waits for its answer.
+class ProbeClient {
+ public:
+  explicit ProbeClient(std::string url)
+      : thread_([this, url = std::move(url)] {
+          result_ =
+              HttpGet(url, {{"X-Prometheus-Scrape-Timeout-Seconds", "10"}},
+                      absl::Seconds(30));
+        }) {}
+  ~ProbeClient() { Join(); }
+  const absl::StatusOr<HttpResult>& Join() {
+    if (thread_.joinable()) thread_.join();
+    return result_;
+  }
+
+ private:
+  absl::StatusOr<HttpResult> result_ = absl::UnknownError("not run");
+  std::thread thread_;  // declared last: starts once result_ exists
+};
+
 class ShutdownTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -117,6 +137,25 @@ class ShutdownTest : public ::testing::Test {
     return last;
   }
 
+  // A burst that would run ~6 s: the process ends long before it would, with
+  // exit 1 and what it abandoned logged. `second_signal`: a second SIGTERM
+  // ends the drain; else a drain timeout of 300 ms does.
+  static void ExpectAbandoned(ExporterProcess& exporter, ProbeClient& client,
+                              bool second_signal, absl::string_view logged) {
+    exporter.Signal(SIGTERM);
+    if (second_signal) {
+      // Sent once the first one is handled (ready turned 503).
+      EXPECT_EQ(AwaitReady(exporter, 503), 503);
+      exporter.Signal(SIGTERM);
+    }
+    absl::StatusOr<int> code = exporter.Wait(absl::Seconds(4));
+    const absl::StatusOr<HttpResult>& answer = client.Join();
+    ASSERT_THAT(code, IsOk()) << exporter.Log();
+    EXPECT_EQ(*code, 1);
+    EXPECT_THAT(exporter.Log(), HasSubstr(std::string(logged)));
+    EXPECT_FALSE(answer.ok() && answer->status == 200);
+  }
+
   static TargetServer* target_;
   static std::string* config_path_;
 };
@@ -124,24 +163,16 @@ class ShutdownTest : public ::testing::Test {
 TargetServer* ShutdownTest::target_ = nullptr;
 std::string* ShutdownTest::config_path_ = nullptr;
 
-struct Answer {
-  absl::StatusOr<HttpResult> result = absl::UnknownError("not run");
-};
-
 TEST_F(ShutdownTest, SigtermAnswersTenProbesInFlightThenExitsZero) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<ExporterProcess> exporter,
                        StartExporter());
   ASSERT_EQ(AwaitReady(*exporter, 200), 200);
   constexpr int kProbes = 10;
   constexpr int kDelayMs = 600;  // bursts of ~1.8 s
-  std::vector<Answer> answers(kProbes);
-  std::vector<std::thread> clients;
+  std::vector<std::unique_ptr<ProbeClient>> clients;
   for (int i = 0; i < kProbes; ++i) {
-    clients.emplace_back([&, i] {
-      answers[i].result = HttpGet(
-          ProbeUrl(*exporter, i, kDelayMs),
-          {{"X-Prometheus-Scrape-Timeout-Seconds", "10"}}, absl::Seconds(30));
-    });
+    clients.push_back(
+        std::make_unique<ProbeClient>(ProbeUrl(*exporter, i, kDelayMs)));
   }
   const bool all_running = AwaitInFlight(*exporter, kProbes);
   exporter->Signal(SIGTERM);
@@ -164,17 +195,15 @@ TEST_F(ShutdownTest, SigtermAnswersTenProbesInFlightThenExitsZero) {
   EXPECT_THAT(metrics->body, HasSubstr("canary_exporter_probe_rejections_total{"
                                        "reason=\"shutting_down\"} 1"));
 
-  for (std::thread& t : clients) t.join();
   ASSERT_TRUE(all_running) << exporter->Log();
   for (int i = 0; i < kProbes; ++i) {
-    ASSERT_THAT(answers[i].result, IsOk()) << "probe " << i << "\n"
-                                           << exporter->Log();
-    EXPECT_EQ(answers[i].result->status, 200) << "probe " << i;
+    const absl::StatusOr<HttpResult>& answer = clients[i]->Join();
+    ASSERT_THAT(answer, IsOk()) << "probe " << i << "\n" << exporter->Log();
+    EXPECT_EQ(answer->status, 200) << "probe " << i;
     // The whole answer: the last family the handler appends is there.
-    EXPECT_THAT(answers[i].result->body, HasSubstr("\nprobe_success 1\n"))
+    EXPECT_THAT(answer->body, HasSubstr("\nprobe_success 1\n"))
         << "probe " << i;
-    EXPECT_THAT(answers[i].result->body, HasSubstr("\nprobe_cached 0\n"))
-        << "probe " << i;
+    EXPECT_THAT(answer->body, HasSubstr("\nprobe_cached 0\n")) << "probe " << i;
   }
   // Bounded: the bursts' length plus CivetWeb's stop, well inside this.
   ASSERT_OK_AND_ASSIGN(int code, exporter->Wait(absl::Seconds(20)));
@@ -192,65 +221,37 @@ TEST_F(ShutdownTest, SigtermAnswersTenProbesInFlightThenExitsZero) {
 TEST_F(ShutdownTest, SigintDrainsLikeSigterm) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<ExporterProcess> exporter,
                        StartExporter());
-  Answer answer;
-  std::thread client([&] {
-    answer.result = HttpGet(ProbeUrl(*exporter, 0, 300), {}, absl::Seconds(30));
-  });
+  ProbeClient client(ProbeUrl(*exporter, 0, 300));
   const bool running = AwaitInFlight(*exporter, 1);
   exporter->Signal(SIGINT);
-  client.join();
+  const absl::StatusOr<HttpResult>& answer = client.Join();
   ASSERT_TRUE(running) << exporter->Log();
-  ASSERT_THAT(answer.result, IsOk());
-  EXPECT_EQ(answer.result->status, 200);
-  EXPECT_THAT(answer.result->body, HasSubstr("\nprobe_success 1\n"));
+  ASSERT_THAT(answer, IsOk());
+  EXPECT_EQ(answer->status, 200);
+  EXPECT_THAT(answer->body, HasSubstr("\nprobe_success 1\n"));
   ASSERT_OK_AND_ASSIGN(int code, exporter->Wait(absl::Seconds(20)));
   EXPECT_EQ(code, 0) << exporter->Log();
   EXPECT_THAT(exporter->Log(), HasSubstr("signal=SIGINT"));
 }
 
-// A burst that would run ~6 s, a drain timeout of 300 ms: the process ends
-// long before the burst would, with exit 1 and the abandoned count logged.
 TEST_F(ShutdownTest, DrainTimeoutBoundsTheWait) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<ExporterProcess> exporter,
                        StartExporter({"--shutdown.drain-timeout=300ms"}));
-  Answer answer;
-  std::thread client([&] {
-    answer.result =
-        HttpGet(ProbeUrl(*exporter, 0, 2000), {}, absl::Seconds(30));
-  });
-  const bool running = AwaitInFlight(*exporter, 1);
-  exporter->Signal(SIGTERM);
-  absl::StatusOr<int> code = exporter->Wait(absl::Seconds(4));
-  client.join();
-  ASSERT_TRUE(running) << exporter->Log();
-  ASSERT_THAT(code, IsOk()) << exporter->Log();
-  EXPECT_EQ(*code, 1);
-  EXPECT_THAT(exporter->Log(),
-              HasSubstr("msg=\"drain timeout passed; abandoning requests in "
-                        "flight\" requests=1 drain_timeout=300ms"));
-  EXPECT_FALSE(answer.result.ok() && answer.result->status == 200);
+  ProbeClient client(ProbeUrl(*exporter, 0, 2000));
+  ASSERT_TRUE(AwaitInFlight(*exporter, 1)) << exporter->Log();
+  ExpectAbandoned(*exporter, client, /*second_signal=*/false,
+                  "msg=\"drain timeout passed; abandoning requests in "
+                  "flight\" requests=1 drain_timeout=300ms");
 }
 
 TEST_F(ShutdownTest, SecondSignalEndsTheDrainAtOnce) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<ExporterProcess> exporter,
                        StartExporter());
-  Answer answer;
-  std::thread client([&] {
-    answer.result =
-        HttpGet(ProbeUrl(*exporter, 0, 2000), {}, absl::Seconds(30));
-  });
-  const bool running = AwaitInFlight(*exporter, 1);
-  exporter->Signal(SIGTERM);
-  EXPECT_EQ(AwaitReady(*exporter, 503), 503);
-  exporter->Signal(SIGTERM);
-  absl::StatusOr<int> code = exporter->Wait(absl::Seconds(4));
-  client.join();
-  ASSERT_TRUE(running) << exporter->Log();
-  ASSERT_THAT(code, IsOk()) << exporter->Log();
-  EXPECT_EQ(*code, 1);
-  EXPECT_THAT(exporter->Log(),
-              HasSubstr("msg=\"second signal; abandoning requests in flight\" "
-                        "signal=SIGTERM requests=1"));
+  ProbeClient client(ProbeUrl(*exporter, 0, 2000));
+  ASSERT_TRUE(AwaitInFlight(*exporter, 1)) << exporter->Log();
+  ExpectAbandoned(*exporter, client, /*second_signal=*/true,
+                  "msg=\"second signal; abandoning requests in flight\" "
+                  "signal=SIGTERM requests=1");
 }
 
 }  // namespace

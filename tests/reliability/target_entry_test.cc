@@ -94,8 +94,11 @@ TEST_F(TargetEntryTest, EveryControlByteIs400AndNothingIsSent) {
                                              QueryEscape(target))),
                   {}, absl::Seconds(10));
       ASSERT_THAT(r, IsOk()) << absl::CHexEscape(target);
-      EXPECT_EQ(r->status, 400) << absl::CHexEscape(target) << ": " << r->body;
-      EXPECT_THAT(r->body, HasSubstr(absl::StrFormat("control byte 0x%02X", c)))
+      // A 400 body is one line; a probe's answer is long and says nothing
+      // more here.
+      const std::string head = r->body.substr(0, 300);
+      EXPECT_EQ(r->status, 400) << absl::CHexEscape(target) << ": " << head;
+      EXPECT_THAT(head, HasSubstr(absl::StrFormat("control byte 0x%02X", c)))
           << absl::CHexEscape(target);
       // The body names the byte in printable form, never the byte itself.
       EXPECT_EQ(r->body.find(static_cast<char>(c), 0),

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
@@ -101,7 +102,7 @@ absl::StatusOr<std::unique_ptr<ExporterProcess>> ExporterProcess::Start(
   absl::StatusOr<pid_t> pid = Spawn(binary, all, p->log_path_);
   if (!pid.ok()) return pid.status();
   p->pid_ = *pid;
-  static constexpr absl::string_view kListening =
+  static constexpr std::string_view kListening =
       "msg=listening address=127.0.0.1:";
   const absl::Time deadline = absl::Now() + ready_timeout;
   while (absl::Now() < deadline) {
