@@ -368,9 +368,6 @@ TEST(ServerStartTest, PoolFollowsMaxConcurrentProbesAndReloadPastItWarns) {
   EXPECT_THAT(sink.str(), HasSubstr("max_concurrent_probes = 40 needs 48"));
 }
 
-}  // namespace
-}  // namespace canary::exporter
-
 // Its own server: the suite's shared one must stay ready.
 TEST(ServerShutdownTest, InFlightCountsUntilTheAnswerIsWritten) {
   std::ostringstream log;
@@ -418,3 +415,6 @@ TEST(ServerShutdownTest, InFlightCountsUntilTheAnswerIsWritten) {
   EXPECT_EQ(server->InFlight(), 0);
   server->Stop();
 }
+
+}  // namespace
+}  // namespace canary::exporter
