@@ -9,7 +9,6 @@
 #include <signal.h>
 
 #include <atomic>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -23,6 +22,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/reliability/reliability_fixture.h"
 #include "tests/testing/exporter_process.h"
 #include "tests/testing/http_client.h"
 #include "tests/testing/status_matchers.h"
@@ -66,36 +66,21 @@ class ProbeClient {
   std::thread thread_;  // declared last: starts once result_ exists
 };
 
-class ShutdownTest : public ::testing::Test {
+class ShutdownTest : public ReliabilityTest {
  protected:
-  static void SetUpTestSuite() {
-    // The first HttpGet initializes libcurl before any thread uses it.
-    (void)HttpGet("http://127.0.0.1:1/");
-    absl::StatusOr<std::unique_ptr<TargetServer>> t = TargetServer::Start();
-    ASSERT_TRUE(t.ok()) << t.status();
-    target_ = t->release();
-    config_path_ = new std::string(::testing::TempDir() +
-                                   "canary_shutdown_test_config.toml");
-    std::ofstream(*config_path_) << SlowConfig();
-  }
-  static void TearDownTestSuite() {
-    delete target_;
-    target_ = nullptr;
-    delete config_path_;
-  }
-
-  absl::StatusOr<std::unique_ptr<ExporterProcess>> StartExporter(
+  static absl::StatusOr<std::unique_ptr<ExporterProcess>> StartExporter(
       std::vector<std::string> extra = {}) {
-    extra.push_back(absl::StrCat("--config.file=", *config_path_));
-    return ExporterProcess::Start(BinaryUnderTest(CANARY_EXPORTER_BINARY),
-                                  extra);
+    extra.push_back(
+        absl::StrCat("--config.file=",
+                     WriteConfig("canary_shutdown_test.toml", SlowConfig())));
+    return ExporterProcess::Start(Binary(), extra);
   }
 
   // A /probe of a distinct /delay target (no single flight between them).
   static std::string ProbeUrl(const ExporterProcess& e, int i, int delay_ms) {
     return e.Url(
         absl::StrCat("/probe?module=slow&target=",
-                     absl::StrCat("http://127.0.0.1:", target_->port(),
+                     absl::StrCat("http://127.0.0.1:", target_server()->port(),
                                   "/delay%3Fms%3D", delay_ms, "%26i%3D", i)));
   }
 
@@ -155,13 +140,7 @@ class ShutdownTest : public ::testing::Test {
     EXPECT_THAT(exporter.Log(), HasSubstr(std::string(logged)));
     EXPECT_FALSE(answer.ok() && answer->status == 200);
   }
-
-  static TargetServer* target_;
-  static std::string* config_path_;
 };
-
-TargetServer* ShutdownTest::target_ = nullptr;
-std::string* ShutdownTest::config_path_ = nullptr;
 
 TEST_F(ShutdownTest, SigtermAnswersTenProbesInFlightThenExitsZero) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<ExporterProcess> exporter,

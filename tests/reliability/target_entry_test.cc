@@ -8,7 +8,6 @@
 //   shows in any log line, any answer, any page, or the CLI's output.
 #include <signal.h>
 
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,6 +19,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/reliability/reliability_fixture.h"
 #include "tests/testing/exporter_process.h"
 #include "tests/testing/http_client.h"
 #include "tests/testing/status_matchers.h"
@@ -54,37 +54,14 @@ std::vector<unsigned char> ControlBytes() {
   return out;
 }
 
-class TargetEntryTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    (void)HttpGet("http://127.0.0.1:1/");
-    absl::StatusOr<std::unique_ptr<TargetServer>> t = TargetServer::Start();
-    ASSERT_TRUE(t.ok()) << t.status();
-    target_ = t->release();
-  }
-  static void TearDownTestSuite() {
-    delete target_;
-    target_ = nullptr;
-  }
-  static std::string Binary() {
-    return BinaryUnderTest(CANARY_EXPORTER_BINARY);
-  }
-  static std::string WriteConfig(absl::string_view name,
-                                 absl::string_view text) {
-    const std::string path = ::testing::TempDir() + std::string(name);
-    std::ofstream(path) << text;
-    return path;
-  }
-  static TargetServer* target_;
-};
-
-TargetServer* TargetEntryTest::target_ = nullptr;
+class TargetEntryTest : public ReliabilityTest {};
 
 TEST_F(TargetEntryTest, EveryControlByteIs400AndNothingIsSent) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<ExporterProcess> exporter,
                        ExporterProcess::Start(Binary(), {}));
-  target_->ResetHits();
-  const std::string base = absl::StrCat("http://127.0.0.1:", target_->port());
+  target_server()->ResetHits();
+  const std::string base =
+      absl::StrCat("http://127.0.0.1:", target_server()->port());
   for (unsigned char c : ControlBytes()) {
     const std::string raw(1, static_cast<char>(c));
     for (const std::string& byte : {raw, absl::StrFormat("%%%02X", c)}) {
@@ -104,23 +81,24 @@ TEST_F(TargetEntryTest, EveryControlByteIs400AndNothingIsSent) {
       EXPECT_EQ(r->body.find(static_cast<char>(c), 0),
                 c == '\n' ? r->body.size() - 1 : std::string::npos)
           << absl::CHexEscape(r->body);
-      EXPECT_EQ(target_->Hits(absl::StrCat("/ok", raw, "evil")), 0);
+      EXPECT_EQ(target_server()->Hits(absl::StrCat("/ok", raw, "evil")), 0);
     }
   }
   // The NUL case of issue 14: cut at the NUL, it was probed as /ok.
-  EXPECT_EQ(target_->Hits("/ok"), 0);
+  EXPECT_EQ(target_server()->Hits("/ok"), 0);
   // And a clean target still goes through the same path.
   absl::StatusOr<HttpResult> ok = HttpGet(exporter->Url(absl::StrCat(
       "/probe?module=http_2xx&target=", QueryEscape(base + "/ok"))));
   ASSERT_THAT(ok, IsOk());
   EXPECT_EQ(ok->status, 200);
   EXPECT_THAT(ok->body, HasSubstr("\nprobe_success 1\n"));
-  EXPECT_EQ(target_->Hits("/ok"), 1);
+  EXPECT_EQ(target_server()->Hits("/ok"), 1);
 }
 
 TEST_F(TargetEntryTest, ProbeCommandRefusesControlBytesWithExit2) {
-  const std::string base = absl::StrCat("http://127.0.0.1:", target_->port());
-  target_->ResetHits();
+  const std::string base =
+      absl::StrCat("http://127.0.0.1:", target_server()->port());
+  target_server()->ResetHits();
   // A raw NUL cannot be in argv; every other control byte can.
   for (unsigned char c : ControlBytes()) {
     std::vector<std::string> targets = {
@@ -139,7 +117,7 @@ TEST_F(TargetEntryTest, ProbeCommandRefusesControlBytesWithExit2) {
       EXPECT_THAT(output, HasSubstr(absl::StrFormat("control byte 0x%02X", c)));
     }
   }
-  EXPECT_EQ(target_->Hits("/ok"), 0);
+  EXPECT_EQ(target_server()->Hits("/ok"), 0);
 }
 
 // Passwords are distinct words, so a hit names the case that leaked.
@@ -163,7 +141,7 @@ basic_auth = { username = "probe", password = "BasicSecret12" }
       std::unique_ptr<ExporterProcess> exporter,
       ExporterProcess::Start(Binary(), {absl::StrCat("--config.file=", config),
                                         "--log.level=debug"}));
-  const std::string port = absl::StrCat(target_->port());
+  const std::string port = absl::StrCat(target_server()->port());
   struct Case {
     std::string target;
     std::string module;
