@@ -76,7 +76,8 @@ class Server {
          ConfigStore* store, SelfMetrics* metrics, int num_threads);
 
   Handlers handlers_;
-  // Shared with the handler closure, which may outlive a moved-from Server.
+  // Owned jointly with the handler closure HttpServer keeps, so neither
+  // depends on the destruction order.
   std::shared_ptr<std::atomic<int>> in_flight_ =
       std::make_shared<std::atomic<int>>(0);
   // Declared after handlers_ so that it stops (joining every request in
