@@ -123,6 +123,72 @@ long TlsVersion(config::TlsConfig::Version v) {
   return CURL_SSLVERSION_TLSv1_2;
 }
 
+// CURLOPT_SSLVERSION: the lowest version, or'ed with the highest.
+long SslVersion(const config::TlsConfig& tls) {
+  long max = CURL_SSLVERSION_MAX_DEFAULT;
+  if (tls.max_version.has_value()) {
+    switch (*tls.max_version) {
+      case config::TlsConfig::Version::kTls10:
+        max = CURL_SSLVERSION_MAX_TLSv1_0;
+        break;
+      case config::TlsConfig::Version::kTls11:
+        max = CURL_SSLVERSION_MAX_TLSv1_1;
+        break;
+      case config::TlsConfig::Version::kTls12:
+        max = CURL_SSLVERSION_MAX_TLSv1_2;
+        break;
+      case config::TlsConfig::Version::kTls13:
+        max = CURL_SSLVERSION_MAX_TLSv1_3;
+        break;
+    }
+  }
+  return TlsVersion(tls.min_version) | max;
+}
+
+// CURLOPT_ACCEPT_ENCODING of `compression`; null: no Accept-Encoding, no
+// decoding.
+const char* AcceptEncoding(config::Compression c) {
+  switch (c) {
+    case config::Compression::kNone:
+      return nullptr;
+    case config::Compression::kGzip:
+      return "gzip";
+    case config::Compression::kDeflate:
+      return "deflate";
+    case config::Compression::kBr:
+      return "br";
+    case config::Compression::kIdentity:
+      return "identity";
+  }
+  return nullptr;
+}
+
+long IpResolve(config::IpProtocol p) {
+  switch (p) {
+    case config::IpProtocol::kAny:
+      return CURL_IPRESOLVE_WHATEVER;
+    case config::IpProtocol::kIp4:
+      return CURL_IPRESOLVE_V4;
+    case config::IpProtocol::kIp6:
+      return CURL_IPRESOLVE_V6;
+  }
+  return CURL_IPRESOLVE_WHATEVER;
+}
+
+// CURLINFO_HTTP_VERSION as a valid_http_versions entry.
+std::optional<config::HttpVersion> ResponseVersion(long v) {
+  switch (v) {
+    case CURL_HTTP_VERSION_1_0:
+      return config::HttpVersion::kHttp1_0;
+    case CURL_HTTP_VERSION_1_1:
+      return config::HttpVersion::kHttp1_1;
+    case CURL_HTTP_VERSION_2_0:
+      return config::HttpVersion::kHttp2;
+    default:
+      return std::nullopt;
+  }
+}
+
 // One VU's easy handle and the state of its current request.
 struct Slot {
   CURL* easy = nullptr;
@@ -130,7 +196,17 @@ struct Slot {
   uint64_t id = 0;
   absl::Time started;
   int64_t body_bytes = 0;
-  int64_t body_limit = 0;
+  int64_t body_limit = 0;  // bytes kept for the checks
+  // body_size_limit: more body bytes fail the request; -1: no limit.
+  int64_t body_fail_limit = -1;
+  bool body_too_large = false;
+  // Time spent on a first attempt in the preferred IP family, when the name
+  // had no address in it and the request started over in the other.
+  absl::Duration fallback_delay;
+  // ip_protocol without fallback: the only family connected to (libcurl
+  // takes an IP literal as it is, whatever CURLOPT_IPRESOLVE says).
+  int only_family = AF_UNSPEC;
+  bool wrong_family = false;
   bool keep_body = false;
   bool keep_headers = false;
   std::string body;
@@ -203,6 +279,11 @@ bool GuardRedirect(Slot* s, absl::string_view name, absl::string_view value) {
 curl_socket_t OnOpenSocket(void* user, curlsocktype purpose,
                            curl_sockaddr* addr) {
   Slot* s = static_cast<Slot*>(user);
+  if (purpose == CURLSOCKTYPE_IPCXN && s->only_family != AF_UNSPEC &&
+      addr->family != s->only_family) {
+    s->wrong_family = true;
+    return CURL_SOCKET_BAD;
+  }
   if (purpose == CURLSOCKTYPE_IPCXN && s->allowlist != nullptr) {
     std::optional<config::IpAddress> a =
         FromSockaddr(&addr->addr, static_cast<socklen_t>(addr->addrlen));
@@ -224,6 +305,10 @@ size_t OnBody(char* data, size_t size, size_t n, void* user) {
   Slot* slot = static_cast<Slot*>(user);
   const size_t len = size * n;
   slot->body_bytes += static_cast<int64_t>(len);
+  if (slot->body_fail_limit >= 0 && slot->body_bytes > slot->body_fail_limit) {
+    slot->body_too_large = true;
+    return 0;  // a short count stops the transfer (CURLE_WRITE_ERROR)
+  }
   if (slot->keep_body) {
     const int64_t room =
         slot->body_limit - static_cast<int64_t>(slot->body.size());
@@ -232,8 +317,8 @@ size_t OnBody(char* data, size_t size, size_t n, void* user) {
                         static_cast<size_t>(std::min<int64_t>(room, len)));
     }
   }
-  // Bytes past the limit are counted and dropped: the transfer goes on so
-  // its time is still measured.
+  // Bytes past what the checks need are counted and dropped: the transfer
+  // goes on so its time is still measured.
   return len;
 }
 
@@ -303,6 +388,7 @@ class CurlTransportImpl : public Transport {
     target_name_allowed_ = decision == Allowlist::HostDecision::kAllowedName;
     curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(slots));
     RETURN_IF_ERROR(BuildSharedOptions(target));
+    ip_resolve_ = IpResolve(module_.http.ip_protocol);
     slots_ = std::vector<Slot>(slots);
     for (Slot& s : slots_) {
       s.easy = curl_easy_init();
@@ -331,6 +417,10 @@ class CurlTransportImpl : public Transport {
     s.name_allowed = s.target_name_allowed;
     s.hop_status = 0;
     s.location_seen = false;
+    s.body_too_large = false;
+    s.wrong_family = false;
+    s.fallback_delay = absl::ZeroDuration();
+    curl_easy_setopt(s.easy, CURLOPT_IPRESOLVE, ip_resolve_);
     const long timeout_ms =
         std::max<long>(1, static_cast<long>(absl::ToInt64Milliseconds(
                               absl::Ceil(req.timeout, absl::Milliseconds(1)))));
@@ -452,7 +542,8 @@ class CurlTransportImpl : public Transport {
     const config::HttpConfig& http = module_.http;
     s->keep_body = NeedsBody(http);
     s->keep_headers = NeedsHeaders(http);
-    s->body_limit = http.body_size_limit;
+    s->body_limit = http.kept_body_limit();
+    s->body_fail_limit = http.body_size_limit.value_or(-1);
     auto set = [&](CURLoption opt, auto value) -> absl::Status {
       CURLcode rc = curl_easy_setopt(e, opt, value);
       if (rc != CURLE_OK) {
@@ -475,6 +566,12 @@ class CurlTransportImpl : public Transport {
     s->allowlist = &allowlist_;
     s->follow_redirects = http.follow_redirects;
     s->target_name_allowed = target_name_allowed_;
+    if (!http.ip_protocol_fallback) {
+      s->only_family = http.ip_protocol == config::IpProtocol::kIp4 ? AF_INET
+                       : http.ip_protocol == config::IpProtocol::kIp6
+                           ? AF_INET6
+                           : AF_UNSPEC;
+    }
     // Through a proxy libcurl connects only to the proxy, which the operator
     // chose; target and redirect hosts are still checked by name.
     if (http.proxy_url.empty()) {
@@ -508,6 +605,11 @@ class CurlTransportImpl : public Transport {
                         http.http_version == config::HttpVersion::kHttp2
                             ? static_cast<long>(CURL_HTTP_VERSION_2_0)
                             : static_cast<long>(CURL_HTTP_VERSION_1_1)));
+    // libcurl decodes what it asked for: the checks and body_size_limit
+    // see the decompressed body.
+    if (const char* encoding = AcceptEncoding(http.compression)) {
+      RETURN_IF_ERROR(set(CURLOPT_ACCEPT_ENCODING, encoding));
+    }
     if (!http.reuse_connections) {
       RETURN_IF_ERROR(set(CURLOPT_FRESH_CONNECT, 1L));
       RETURN_IF_ERROR(set(CURLOPT_FORBID_REUSE, 1L));
@@ -527,7 +629,7 @@ class CurlTransportImpl : public Transport {
     }
     // TLS.
     const config::TlsConfig& tls = http.tls;
-    RETURN_IF_ERROR(set(CURLOPT_SSLVERSION, TlsVersion(tls.min_version)));
+    RETURN_IF_ERROR(set(CURLOPT_SSLVERSION, SslVersion(tls)));
     if (!tls.ca_file.empty())
       RETURN_IF_ERROR(set(CURLOPT_CAINFO, tls.ca_file.c_str()));
     if (!tls.cert_file.empty())
@@ -553,12 +655,33 @@ class CurlTransportImpl : public Transport {
       void* priv = nullptr;
       curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv);
       Slot* s = static_cast<Slot*>(priv);
-      Completion c = Finish(s, code);
       curl_multi_remove_handle(multi_, e);
+      if (code == CURLE_COULDNT_RESOLVE_HOST && FallBack(s)) continue;
+      Completion c = Finish(s, code);
       s->busy = false;
       --in_flight_;
       done->push_back(std::move(c));
     }
+  }
+
+  // ip_protocol_fallback, as blackbox_exporter: a name without an address
+  // in the preferred family is tried in the other. The burst switches once
+  // for all its requests; the failed lookup's time stays in this request's
+  // latency and resolve phase. Returns whether the request started over.
+  bool FallBack(Slot* s) {
+    const config::HttpConfig& http = module_.http;
+    if (!http.ip_protocol_fallback || fell_back_ ||
+        http.ip_protocol == config::IpProtocol::kAny) {
+      return false;
+    }
+    fell_back_ = true;
+    ip_resolve_ = http.ip_protocol == config::IpProtocol::kIp6
+                      ? CURL_IPRESOLVE_V4
+                      : CURL_IPRESOLVE_V6;
+    s->fallback_delay = clock_->Now() - s->started;
+    curl_easy_setopt(s->easy, CURLOPT_IPRESOLVE, ip_resolve_);
+    if (curl_multi_add_handle(multi_, s->easy) != CURLM_OK) return false;
+    return true;
   }
 
   Completion Finish(Slot* s, CURLcode code) {
@@ -577,12 +700,13 @@ class CurlTransportImpl : public Transport {
     long connects = 0;
     curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &connects);
     c.new_connection = connects > 0;
-    c.total = total > 0 ? Micros(total) : clock_->Now() - s->started;
+    c.total = total > 0 ? Micros(total) + s->fallback_delay
+                        : clock_->Now() - s->started;
     auto phase = [&c](Phase p) -> absl::Duration& {
       return c.phases[static_cast<int>(p)];
     };
     if (c.new_connection) {
-      phase(Phase::kResolve) = Micros(dns);
+      phase(Phase::kResolve) = Micros(dns) + s->fallback_delay;
       phase(Phase::kConnect) = Micros(conn - dns);
       if (app > 0) phase(Phase::kTls) = Micros(app - conn);
     }
@@ -599,6 +723,20 @@ class CurlTransportImpl : public Transport {
       // to the refused address.
       c.result = ResultClass::kConnect;
       c.error = s->refused;
+      return c;
+    }
+    if (code != CURLE_OK && s->wrong_family) {
+      c.result = ResultClass::kDns;
+      c.error =
+          absl::StrCat("no ", s->only_family == AF_INET6 ? "IPv6" : "IPv4",
+                       " address to connect to (ip_protocol, "
+                       "ip_protocol_fallback = false)");
+      return c;
+    }
+    if (code == CURLE_WRITE_ERROR && s->body_too_large) {
+      c.result = ResultClass::kBodyTooLarge;
+      c.error = absl::StrCat("body larger than body_size_limit (",
+                             s->body_fail_limit, " bytes)");
       return c;
     }
     if (code != CURLE_OK) {
@@ -621,6 +759,16 @@ class CurlTransportImpl : public Transport {
     }
     c.result = CheckResponse(c.status_code, s->headers, s->body, module_.http,
                              &c.error);
+    if (c.result == ResultClass::kSuccess) {
+      long version = 0;
+      curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &version);
+      char* url = nullptr;
+      curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &url);
+      c.result = CheckConnection(
+          ResponseVersion(version),
+          url != nullptr && absl::StartsWithIgnoreCase(url, "https:"),
+          module_.http, &c.error);
+    }
     return c;
   }
 
@@ -648,6 +796,9 @@ class CurlTransportImpl : public Transport {
   Clock* clock_;
   const Allowlist allowlist_;
   bool target_name_allowed_ = false;
+  // CURLOPT_IPRESOLVE of the next request (ip_protocol; FallBack).
+  long ip_resolve_ = CURL_IPRESOLVE_WHATEVER;
+  bool fell_back_ = false;
   std::string url_;
   CURLM* multi_ = nullptr;
   curl_slist* headers_ = nullptr;
