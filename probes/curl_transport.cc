@@ -1,7 +1,9 @@
 // The one file that includes libcurl.
 #include "probes/curl_transport.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -203,10 +205,6 @@ struct Slot {
   // Time spent on a first attempt in the preferred IP family, when the name
   // had no address in it and the request started over in the other.
   absl::Duration fallback_delay;
-  // ip_protocol without fallback: the only family connected to (libcurl
-  // takes an IP literal as it is, whatever CURLOPT_IPRESOLVE says).
-  int only_family = AF_UNSPEC;
-  bool wrong_family = false;
   bool keep_body = false;
   bool keep_headers = false;
   std::string body;
@@ -279,11 +277,6 @@ bool GuardRedirect(Slot* s, absl::string_view name, absl::string_view value) {
 curl_socket_t OnOpenSocket(void* user, curlsocktype purpose,
                            curl_sockaddr* addr) {
   Slot* s = static_cast<Slot*>(user);
-  if (purpose == CURLSOCKTYPE_IPCXN && s->only_family != AF_UNSPEC &&
-      addr->family != s->only_family) {
-    s->wrong_family = true;
-    return CURL_SOCKET_BAD;
-  }
   if (purpose == CURLSOCKTYPE_IPCXN && s->allowlist != nullptr) {
     std::optional<config::IpAddress> a =
         FromSockaddr(&addr->addr, static_cast<socklen_t>(addr->addrlen));
@@ -388,7 +381,7 @@ class CurlTransportImpl : public Transport {
     target_name_allowed_ = decision == Allowlist::HostDecision::kAllowedName;
     curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(slots));
     RETURN_IF_ERROR(BuildSharedOptions(target));
-    ip_resolve_ = IpResolve(module_.http.ip_protocol);
+    ChooseIpFamily(target.host);
     slots_ = std::vector<Slot>(slots);
     for (Slot& s : slots_) {
       s.easy = curl_easy_init();
@@ -418,7 +411,6 @@ class CurlTransportImpl : public Transport {
     s.hop_status = 0;
     s.location_seen = false;
     s.body_too_large = false;
-    s.wrong_family = false;
     s.fallback_delay = absl::ZeroDuration();
     curl_easy_setopt(s.easy, CURLOPT_IPRESOLVE, ip_resolve_);
     const long timeout_ms =
@@ -566,12 +558,6 @@ class CurlTransportImpl : public Transport {
     s->allowlist = &allowlist_;
     s->follow_redirects = http.follow_redirects;
     s->target_name_allowed = target_name_allowed_;
-    if (!http.ip_protocol_fallback) {
-      s->only_family = http.ip_protocol == config::IpProtocol::kIp4 ? AF_INET
-                       : http.ip_protocol == config::IpProtocol::kIp6
-                           ? AF_INET6
-                           : AF_UNSPEC;
-    }
     // Through a proxy libcurl connects only to the proxy, which the operator
     // chose; target and redirect hosts are still checked by name.
     if (http.proxy_url.empty()) {
@@ -664,6 +650,34 @@ class CurlTransportImpl : public Transport {
     }
   }
 
+  // ip_protocol for the target. libcurl resolves a name in the family
+  // CURLOPT_IPRESOLVE says (FallBack handles a name without such address);
+  // an IP literal has its family already, and libcurl just finds nothing to
+  // connect to: that is decided here, once.
+  void ChooseIpFamily(const std::string& host) {
+    const config::HttpConfig& http = module_.http;
+    ip_resolve_ = IpResolve(http.ip_protocol);
+    if (http.ip_protocol == config::IpProtocol::kAny) return;
+    std::string bare = host;
+    if (bare.size() > 2 && bare.front() == '[' && bare.back() == ']') {
+      bare = bare.substr(1, bare.size() - 2);
+    }
+    unsigned char buf[sizeof(in6_addr)];
+    const bool v4 = inet_pton(AF_INET, bare.c_str(), buf) == 1;
+    const bool v6 = !v4 && inet_pton(AF_INET6, bare.c_str(), buf) == 1;
+    const bool want_v4 = http.ip_protocol == config::IpProtocol::kIp4;
+    if ((!v4 && !v6) || v4 == want_v4) return;
+    if (http.ip_protocol_fallback) {
+      ip_resolve_ = v4 ? CURL_IPRESOLVE_V4 : CURL_IPRESOLVE_V6;
+      fell_back_ = true;
+    } else {
+      family_mismatch_ = absl::StrCat(
+          "target ", host, " is not an ", want_v4 ? "IPv4" : "IPv6",
+          " address (ip_protocol = \"", want_v4 ? "ip4" : "ip6",
+          "\", ip_protocol_fallback = false)");
+    }
+  }
+
   // ip_protocol_fallback, as blackbox_exporter: a name without an address
   // in the preferred family is tried in the other. The burst switches once
   // for all its requests; the failed lookup's time stays in this request's
@@ -725,12 +739,9 @@ class CurlTransportImpl : public Transport {
       c.error = s->refused;
       return c;
     }
-    if (code != CURLE_OK && s->wrong_family) {
+    if (code == CURLE_COULDNT_CONNECT && !family_mismatch_.empty()) {
       c.result = ResultClass::kDns;
-      c.error =
-          absl::StrCat("no ", s->only_family == AF_INET6 ? "IPv6" : "IPv4",
-                       " address to connect to (ip_protocol, "
-                       "ip_protocol_fallback = false)");
+      c.error = family_mismatch_;
       return c;
     }
     if (code == CURLE_WRITE_ERROR && s->body_too_large) {
@@ -799,6 +810,9 @@ class CurlTransportImpl : public Transport {
   // CURLOPT_IPRESOLVE of the next request (ip_protocol; FallBack).
   long ip_resolve_ = CURL_IPRESOLVE_WHATEVER;
   bool fell_back_ = false;
+  // Set when the target is an IP literal of the other family than
+  // ip_protocol, without fallback: why every request fails.
+  std::string family_mismatch_;
   std::string url_;
   CURLM* multi_ = nullptr;
   curl_slist* headers_ = nullptr;
