@@ -29,27 +29,32 @@ namespace {
 
 constexpr const char* kCodings[] = {"gzip", "deflate", "br", "identity"};
 
+// The loopback address of `family` (AF_INET or AF_INET6) with `port`.
+socklen_t Loopback(int family, int port, sockaddr_storage* out) {
+  *out = {};
+  if (family == AF_INET) {
+    auto* a = reinterpret_cast<sockaddr_in*>(out);
+    a->sin_family = AF_INET;
+    a->sin_port = htons(static_cast<uint16_t>(port));
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return sizeof(sockaddr_in);
+  }
+  auto* a = reinterpret_cast<sockaddr_in6*>(out);
+  a->sin6_family = AF_INET6;
+  a->sin6_port = htons(static_cast<uint16_t>(port));
+  a->sin6_addr = in6addr_loopback;
+  return sizeof(sockaddr_in6);
+}
+
 // A socket of `family` bound to loopback port `port` (0: any), or -1.
 int BindLoopback(int family, int port) {
   int fd = socket(family, SOCK_STREAM, 0);
   if (fd < 0) return -1;
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  int rc;
-  if (family == AF_INET) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    rc = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  } else {
-    sockaddr_in6 a{};
-    a.sin6_family = AF_INET6;
-    a.sin6_port = htons(static_cast<uint16_t>(port));
-    a.sin6_addr = in6addr_loopback;
-    rc = bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  }
-  if (rc != 0) {
+  sockaddr_storage a;
+  const socklen_t len = Loopback(family, port, &a);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), len) != 0) {
     close(fd);
     return -1;
   }
@@ -84,20 +89,9 @@ absl::StatusOr<int> FreePort(bool with_ipv6) {
 bool Accepts(int family, int port) {
   int fd = socket(family, SOCK_STREAM, 0);
   if (fd < 0) return false;
-  int rc;
-  if (family == AF_INET) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    rc = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  } else {
-    sockaddr_in6 a{};
-    a.sin6_family = AF_INET6;
-    a.sin6_port = htons(static_cast<uint16_t>(port));
-    a.sin6_addr = in6addr_loopback;
-    rc = connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  }
+  sockaddr_storage a;
+  const socklen_t len = Loopback(family, port, &a);
+  const int rc = connect(fd, reinterpret_cast<sockaddr*>(&a), len);
   close(fd);
   return rc == 0;
 }
