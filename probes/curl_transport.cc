@@ -205,6 +205,7 @@ struct Slot {
   // Time spent on a first attempt in the preferred IP family, when the name
   // had no address in it and the request started over in the other.
   absl::Duration fallback_delay;
+  long ip_resolve = CURL_IPRESOLVE_WHATEVER;  // this request's family
   bool keep_body = false;
   bool keep_headers = false;
   std::string body;
@@ -412,7 +413,8 @@ class CurlTransportImpl : public Transport {
     s.location_seen = false;
     s.body_too_large = false;
     s.fallback_delay = absl::ZeroDuration();
-    curl_easy_setopt(s.easy, CURLOPT_IPRESOLVE, ip_resolve_);
+    s.ip_resolve = ip_resolve_;
+    curl_easy_setopt(s.easy, CURLOPT_IPRESOLVE, s.ip_resolve);
     const long timeout_ms =
         std::max<long>(1, static_cast<long>(absl::ToInt64Milliseconds(
                               absl::Ceil(req.timeout, absl::Milliseconds(1)))));
@@ -669,7 +671,6 @@ class CurlTransportImpl : public Transport {
     if ((!v4 && !v6) || v4 == want_v4) return;
     if (http.ip_protocol_fallback) {
       ip_resolve_ = v4 ? CURL_IPRESOLVE_V4 : CURL_IPRESOLVE_V6;
-      fell_back_ = true;
     } else {
       family_mismatch_ = absl::StrCat(
           "target ", host, " is not an ", want_v4 ? "IPv4" : "IPv6",
@@ -679,21 +680,25 @@ class CurlTransportImpl : public Transport {
   }
 
   // ip_protocol_fallback, as blackbox_exporter: a name without an address
-  // in the preferred family is tried in the other. The burst switches once
-  // for all its requests; the failed lookup's time stays in this request's
-  // latency and resolve phase. Returns whether the request started over.
+  // in the preferred family is tried in the other. A request that failed
+  // so starts over once in the other family (the failed lookup's time stays
+  // in its latency and resolve phase), and the burst's later requests go
+  // there directly. Requests already in flight in the preferred family
+  // (other VUs) fall back each on their own. Returns whether the request
+  // started over.
   bool FallBack(Slot* s) {
     const config::HttpConfig& http = module_.http;
-    if (!http.ip_protocol_fallback || fell_back_ ||
-        http.ip_protocol == config::IpProtocol::kAny) {
+    if (!http.ip_protocol_fallback ||
+        http.ip_protocol == config::IpProtocol::kAny ||
+        s->ip_resolve != IpResolve(http.ip_protocol)) {
       return false;
     }
-    fell_back_ = true;
     ip_resolve_ = http.ip_protocol == config::IpProtocol::kIp6
                       ? CURL_IPRESOLVE_V4
                       : CURL_IPRESOLVE_V6;
+    s->ip_resolve = ip_resolve_;
     s->fallback_delay = clock_->Now() - s->started;
-    curl_easy_setopt(s->easy, CURLOPT_IPRESOLVE, ip_resolve_);
+    curl_easy_setopt(s->easy, CURLOPT_IPRESOLVE, s->ip_resolve);
     if (curl_multi_add_handle(multi_, s->easy) != CURLM_OK) return false;
     return true;
   }
@@ -807,9 +812,9 @@ class CurlTransportImpl : public Transport {
   Clock* clock_;
   const Allowlist allowlist_;
   bool target_name_allowed_ = false;
-  // CURLOPT_IPRESOLVE of the next request (ip_protocol; FallBack).
+  // CURLOPT_IPRESOLVE of the next request (ip_protocol, ChooseIpFamily,
+  // FallBack).
   long ip_resolve_ = CURL_IPRESOLVE_WHATEVER;
-  bool fell_back_ = false;
   // Set when the target is an IP literal of the other family than
   // ip_protocol, without fallback: why every request fails.
   std::string family_mismatch_;
