@@ -43,6 +43,9 @@ inline constexpr int kMaxRedirects = 50;
 inline constexpr int kMinStatusCode = 100;
 inline constexpr int kMaxStatusCode = 599;
 inline constexpr int64_t kMaxBodySizeLimit = int64_t{1} << 30;  // 1GiB
+// Without body_size_limit, the bytes of a body the regexp checks see.
+inline constexpr int64_t kDefaultKeptBody = int64_t{1} << 20;   // 1MiB
+inline constexpr int64_t kMaxBodyFileSize = int64_t{16} << 20;  // 16MiB
 inline constexpr int kMaxConcurrentProbes = 10000;
 inline constexpr int kMaxInflightRequests = 100000;
 
@@ -88,9 +91,18 @@ struct TlsConfig {
   bool insecure_skip_verify = false;
   enum class Version { kTls10, kTls11, kTls12, kTls13 };
   Version min_version = Version::kTls12;
+  std::optional<Version> max_version;  // unset: the highest libcurl has
 };
 
-enum class HttpVersion { kHttp1_1, kHttp2 };
+// kHttp1_0 only appears in valid_http_versions (it is never requested).
+enum class HttpVersion { kHttp1_1, kHttp2, kHttp1_0 };
+
+// `compression`: the Accept-Encoding sent; libcurl decodes the body, so
+// checks and body_size_limit see the decompressed bytes.
+enum class Compression { kNone, kGzip, kDeflate, kBr, kIdentity };
+
+// `ip_protocol`: kAny lets libcurl try both families (happy eyeballs).
+enum class IpProtocol { kAny, kIp4, kIp6 };
 
 // Credentials for the target's Basic authentication. The password is a
 // secret: never log or render it (config/redact.h).
@@ -103,7 +115,8 @@ struct HttpConfig {
   std::string method = "GET";
   // In file order; names as written.
   std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
+  std::string body;       // from `body` or read from `body_file` at load
+  std::string body_file;  // the path, as written (for renders)
   // Empty means any 2xx.
   std::vector<int> valid_status_codes;
   std::vector<Regexp> fail_if_body_matches_regexp;
@@ -114,7 +127,22 @@ struct HttpConfig {
   int max_redirects = 10;
   HttpVersion http_version = HttpVersion::kHttp1_1;
   bool reuse_connections = true;
-  int64_t body_size_limit = 1 << 20;  // bytes; the rest is counted, not kept
+  // A response body (decompressed) larger than this fails the request
+  // (ResultClass::kBodyTooLarge); unset: no limit, and the checks see the
+  // first kDefaultKeptBody bytes.
+  std::optional<int64_t> body_size_limit;
+  int64_t kept_body_limit() const {
+    return body_size_limit.value_or(kDefaultKeptBody);
+  }
+  // Empty: any version. Checked on the final response.
+  std::vector<HttpVersion> valid_http_versions;
+  Compression compression = Compression::kNone;
+  bool fail_if_ssl = false;      // the final response came over TLS
+  bool fail_if_not_ssl = false;  // the final response came in the clear
+  IpProtocol ip_protocol = IpProtocol::kAny;
+  // With ip_protocol set: a name without an address of that family is
+  // tried with the other family.
+  bool ip_protocol_fallback = true;
   // Empty: libcurl's default (environment proxies are ignored: no_proxy "*").
   std::string proxy_url;
   TlsConfig tls;

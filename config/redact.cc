@@ -122,7 +122,11 @@ std::string RenderModule(const Module& m) {
   }
   absl::StrAppend(&out, "headers = { ", absl::StrJoin(headers, ", "),
                   headers.empty() ? "}\n" : " }\n");
-  absl::StrAppend(&out, "body = ", Quote(h.body), "\n");
+  if (h.body_file.empty()) {
+    absl::StrAppend(&out, "body = ", Quote(h.body), "\n");
+  } else {
+    absl::StrAppend(&out, "body_file = ", Quote(h.body_file), "\n");
+  }
   absl::StrAppend(&out, "valid_status_codes = [",
                   absl::StrJoin(h.valid_status_codes, ", "), "]\n");
   absl::StrAppend(&out, "fail_if_body_matches_regexp = ",
@@ -141,7 +145,32 @@ std::string RenderModule(const Module& m) {
                   "\n");
   absl::StrAppend(&out, "reuse_connections = ",
                   h.reuse_connections ? "true" : "false", "\n");
-  absl::StrAppend(&out, "body_size_limit = ", h.body_size_limit, "\n");
+  if (h.body_size_limit.has_value()) {
+    absl::StrAppend(&out, "body_size_limit = ", *h.body_size_limit, "\n");
+  }
+  if (!h.valid_http_versions.empty()) {
+    std::vector<std::string> versions;
+    for (HttpVersion v : h.valid_http_versions) {
+      versions.push_back(Quote(v == HttpVersion::kHttp1_0   ? "HTTP/1.0"
+                               : v == HttpVersion::kHttp1_1 ? "HTTP/1.1"
+                                                            : "HTTP/2.0"));
+    }
+    absl::StrAppend(&out, "valid_http_versions = [",
+                    absl::StrJoin(versions, ", "), "]\n");
+  }
+  static constexpr const char* kCompression[] = {"", "gzip", "deflate", "br",
+                                                 "identity"};
+  absl::StrAppend(&out, "compression = ",
+                  Quote(kCompression[static_cast<int>(h.compression)]), "\n");
+  absl::StrAppend(&out, "fail_if_ssl = ", h.fail_if_ssl ? "true" : "false",
+                  "\nfail_if_not_ssl = ", h.fail_if_not_ssl ? "true" : "false",
+                  "\n");
+  if (h.ip_protocol != IpProtocol::kAny) {
+    absl::StrAppend(&out, "ip_protocol = ",
+                    Quote(h.ip_protocol == IpProtocol::kIp4 ? "ip4" : "ip6"),
+                    "\nip_protocol_fallback = ",
+                    h.ip_protocol_fallback ? "true" : "false", "\n");
+  }
   absl::StrAppend(&out, "proxy_url = ",
                   Quote(RedactUrlUserinfo(h.proxy_url, kSecretPlaceholder)),
                   "\n");
@@ -167,6 +196,10 @@ std::string RenderModule(const Module& m) {
                   tls.insecure_skip_verify ? "true" : "false", "\n");
   absl::StrAppend(
       &out, "min_version = ", Quote(TlsVersionName(tls.min_version)), "\n");
+  if (tls.max_version.has_value()) {
+    absl::StrAppend(
+        &out, "max_version = ", Quote(TlsVersionName(*tls.max_version)), "\n");
+  }
   return out;
 }
 

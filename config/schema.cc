@@ -21,7 +21,9 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "base/status_macros.h"
 #include "config/allowed_target.h"
@@ -120,6 +122,13 @@ Key<T> Secret(absl::string_view name, std::string T::*member, bool empty_ok) {
           }};
 }
 
+Reader<TlsConfig::Version> TlsVersionReader() {
+  return OneOf<TlsConfig::Version>({{"TLS10", TlsConfig::Version::kTls10},
+                                    {"TLS11", TlsConfig::Version::kTls11},
+                                    {"TLS12", TlsConfig::Version::kTls12},
+                                    {"TLS13", TlsConfig::Version::kTls13}});
+}
+
 // ---- the tables, one per TOML table of the file ----
 
 const Table<TlsConfig>& TlsTable() {
@@ -132,18 +141,21 @@ const Table<TlsConfig>& TlsTable() {
           Field("server_name", &TlsConfig::server_name, String()),
           Field("insecure_skip_verify", &TlsConfig::insecure_skip_verify,
                 Bool()),
-          Field("min_version", &TlsConfig::min_version,
-                OneOf<TlsConfig::Version>(
-                    {{"TLS10", TlsConfig::Version::kTls10},
-                     {"TLS11", TlsConfig::Version::kTls11},
-                     {"TLS12", TlsConfig::Version::kTls12},
-                     {"TLS13", TlsConfig::Version::kTls13}})),
+          Field("min_version", &TlsConfig::min_version, TlsVersionReader()),
+          Field("max_version", &TlsConfig::max_version, TlsVersionReader()),
       },
       // The pairing is checked before the files exist, so the message names
       // the structural mistake rather than a missing path.
       [](const Value& t, TlsConfig&) {
         return RequireBoth(t, "cert_file", "key_file",
                            "a client certificate needs its key");
+      },
+      [](const Value& t, TlsConfig& tls) -> absl::Status {
+        if (tls.max_version.has_value() && *tls.max_version < tls.min_version) {
+          return t.Get("max_version")
+              ->Error("is lower than min_version; no TLS version is left");
+        }
+        return absl::OkStatus();
       },
   };
   return *kTable;
@@ -259,6 +271,57 @@ Reader<std::string> ProxyUrlReader() {
   };
 }
 
+// `body_file`: the request body, read at load; exclusive with `body`.
+absl::Status ReadBodyFile(const Value& t, HttpConfig& h) {
+  std::optional<Value> v = t.Get("body_file");
+  if (!v.has_value()) return absl::OkStatus();
+  if (t.Has("body")) {
+    return v->Error("conflicts with \"body\"; set only one of them");
+  }
+  ASSIGN_OR_RETURN(std::string path, ExistingFile()(*v));
+  absl::StatusOr<std::string> body =
+      ReadFileAtMost(path, kMaxBodyFileSize, "a request body");
+  if (!body.ok()) return v->Error(body.status().message());
+  h.body = *std::move(body);
+  h.body_file = std::move(path);
+  return absl::OkStatus();
+}
+
+// The rules between the blackbox-style options of [modules.NAME.http].
+absl::Status CheckHttpOptions(const Value& t, const HttpConfig& h) {
+  if (h.fail_if_ssl && h.fail_if_not_ssl) {
+    return t.Get("fail_if_not_ssl")
+        ->Error("conflicts with fail_if_ssl; every request would fail");
+  }
+  if (std::optional<Value> v = t.Get("ip_protocol_fallback");
+      v.has_value() && !t.Has("ip_protocol")) {
+    return v->Error("applies only with ip_protocol; set it too");
+  }
+  // As blackbox: an Accept-Encoding header must accept the compression.
+  static constexpr absl::string_view kNames[] = {"", "gzip", "deflate", "br",
+                                                 "identity"};
+  const absl::string_view name = kNames[static_cast<int>(h.compression)];
+  if (name.empty()) return absl::OkStatus();
+  for (const auto& [header, value] : h.headers) {
+    if (!absl::EqualsIgnoreCase(header, "Accept-Encoding")) continue;
+    bool accepted = false;
+    for (absl::string_view coding : absl::StrSplit(value, ',')) {
+      coding = absl::StripAsciiWhitespace(
+          coding.substr(0, std::min(coding.size(), coding.find(';'))));
+      accepted =
+          accepted || coding == "*" || absl::EqualsIgnoreCase(coding, name);
+    }
+    if (!accepted) {
+      return t.Get("compression")
+          ->Error(absl::StrCat("\"", name,
+                               "\" is not accepted by headers.Accept-Encoding "
+                               "\"",
+                               value, "\"; fix or remove that header"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 constexpr absl::string_view kHeaderMatchType =
     "a table such as { header = \"Content-Type\", regexp = \"json\" }";
 
@@ -277,6 +340,7 @@ const Table<HttpConfig>& HttpTable() {
                                     {"OPTIONS", "OPTIONS"}})),
           Field("headers", &H::headers, HeadersReader()),
           Field("body", &H::body, String()),
+          Custom<H>("body_file", ReadBodyFile),
           Field("valid_status_codes", &H::valid_status_codes,
                 ArrayOf(IntIn<int>(kMinStatusCode, kMaxStatusCode))),
           Field("fail_if_body_matches_regexp", &H::fail_if_body_matches_regexp,
@@ -296,6 +360,32 @@ const Table<HttpConfig>& HttpTable() {
                                    /*quote=*/true)),
           Field("reuse_connections", &H::reuse_connections, Bool()),
           Field("body_size_limit", &H::body_size_limit, BodySizeLimitReader()),
+          Field(
+              "valid_http_versions", &H::valid_http_versions,
+              Where<std::vector<HttpVersion>>(
+                  ArrayOf(
+                      OneOf<HttpVersion>({{"HTTP/1.0", HttpVersion::kHttp1_0},
+                                          {"HTTP/1.1", HttpVersion::kHttp1_1},
+                                          {"HTTP/2.0", HttpVersion::kHttp2}},
+                                         /*quote=*/true)),
+                  [](const std::vector<HttpVersion>& v) { return !v.empty(); },
+                  [](const std::vector<HttpVersion>&) {
+                    return "must list at least one version (omit it to "
+                           "accept any)";
+                  })),
+          Field("compression", &H::compression,
+                OneOf<Compression>({{"", Compression::kNone},
+                                    {"gzip", Compression::kGzip},
+                                    {"deflate", Compression::kDeflate},
+                                    {"br", Compression::kBr},
+                                    {"identity", Compression::kIdentity}},
+                                   /*quote=*/true)),
+          Field("fail_if_ssl", &H::fail_if_ssl, Bool()),
+          Field("fail_if_not_ssl", &H::fail_if_not_ssl, Bool()),
+          Field("ip_protocol", &H::ip_protocol,
+                OneOf<IpProtocol>(
+                    {{"ip4", IpProtocol::kIp4}, {"ip6", IpProtocol::kIp6}})),
+          Field("ip_protocol_fallback", &H::ip_protocol_fallback, Bool()),
           Field("proxy_url", &H::proxy_url, ProxyUrlReader()),
           Field("tls", &H::tls, TableOf(TlsTable())),
           Secret("bearer_token", &H::bearer_token, /*empty_ok=*/false),
@@ -320,6 +410,7 @@ const Table<HttpConfig>& HttpTable() {
       nullptr,
       // One Authorization header per request.
       [](const Value& t, H& h) -> absl::Status {
+        RETURN_IF_ERROR(CheckHttpOptions(t, h));
         const char* auth_key = h.basic_auth.has_value() ? "basic_auth"
                                : t.Has("bearer_token")  ? "bearer_token"
                                                         : "bearer_token_file";

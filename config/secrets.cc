@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 
 namespace canary::config {
 
@@ -18,7 +19,9 @@ bool IsSecretHeader(absl::string_view name) {
          absl::EqualsIgnoreCase(name, "Cookie");
 }
 
-absl::StatusOr<std::string> ReadSecretFile(const std::string& path) {
+absl::StatusOr<std::string> ReadFileAtMost(const std::string& path,
+                                           int64_t max_bytes,
+                                           absl::string_view what) {
   struct stat st;
   if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
     return absl::InvalidArgumentError(
@@ -33,7 +36,7 @@ absl::StatusOr<std::string> ReadSecretFile(const std::string& path) {
   char buffer[4096];
   size_t n;
   // One byte past the limit tells "too large" from "exactly the limit".
-  while (text.size() <= static_cast<size_t>(kMaxSecretFileBytes) &&
+  while (text.size() <= static_cast<size_t>(max_bytes) &&
          (n = std::fread(buffer, 1, sizeof(buffer), file)) > 0) {
     text.append(buffer, n);
   }
@@ -44,11 +47,17 @@ absl::StatusOr<std::string> ReadSecretFile(const std::string& path) {
     return absl::ErrnoToStatus(error,
                                absl::StrCat("cannot read \"", path, "\""));
   }
-  if (text.size() > static_cast<size_t>(kMaxSecretFileBytes)) {
+  if (text.size() > static_cast<size_t>(max_bytes)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("\"", path, "\" is larger than ", kMaxSecretFileBytes,
-                     " bytes, too large for a secret"));
+        absl::StrCat("\"", path, "\" is larger than ", max_bytes,
+                     " bytes, too large for ", what));
   }
+  return text;
+}
+
+absl::StatusOr<std::string> ReadSecretFile(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string text,
+                   ReadFileAtMost(path, kMaxSecretFileBytes, "a secret"));
   if (absl::EndsWith(text, "\n")) text.pop_back();
   if (absl::EndsWith(text, "\r")) text.pop_back();
   if (text.empty()) {

@@ -34,6 +34,12 @@ inline constexpr int64_t kMaxSecretFileBytes = 64 * 1024;
 // Whether a request header's value is a credential (case-insensitive name).
 bool IsSecretHeader(absl::string_view name);
 
+// Reads the whole file at `path`, at most `max_bytes` of it; a larger file
+// is an InvalidArgument error saying it is too large for `what`.
+absl::StatusOr<std::string> ReadFileAtMost(const std::string& path,
+                                           int64_t max_bytes,
+                                           absl::string_view what);
+
 // Reads a secret from `path` as Kubernetes mounts them: the whole file,
 // trailing "\n" or "\r\n" removed (only one line end).
 absl::StatusOr<std::string> ReadSecretFile(const std::string& path);

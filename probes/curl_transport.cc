@@ -1,7 +1,9 @@
 // The one file that includes libcurl.
 #include "probes/curl_transport.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -125,6 +127,72 @@ long TlsVersion(config::TlsConfig::Version v) {
   return CURL_SSLVERSION_TLSv1_2;
 }
 
+// CURLOPT_SSLVERSION: the lowest version, or'ed with the highest.
+long SslVersion(const config::TlsConfig& tls) {
+  long max = CURL_SSLVERSION_MAX_DEFAULT;
+  if (tls.max_version.has_value()) {
+    switch (*tls.max_version) {
+      case config::TlsConfig::Version::kTls10:
+        max = CURL_SSLVERSION_MAX_TLSv1_0;
+        break;
+      case config::TlsConfig::Version::kTls11:
+        max = CURL_SSLVERSION_MAX_TLSv1_1;
+        break;
+      case config::TlsConfig::Version::kTls12:
+        max = CURL_SSLVERSION_MAX_TLSv1_2;
+        break;
+      case config::TlsConfig::Version::kTls13:
+        max = CURL_SSLVERSION_MAX_TLSv1_3;
+        break;
+    }
+  }
+  return TlsVersion(tls.min_version) | max;
+}
+
+// CURLOPT_ACCEPT_ENCODING of `compression`; null: no Accept-Encoding, no
+// decoding.
+const char* AcceptEncoding(config::Compression c) {
+  switch (c) {
+    case config::Compression::kNone:
+      return nullptr;
+    case config::Compression::kGzip:
+      return "gzip";
+    case config::Compression::kDeflate:
+      return "deflate";
+    case config::Compression::kBr:
+      return "br";
+    case config::Compression::kIdentity:
+      return "identity";
+  }
+  return nullptr;
+}
+
+long IpResolve(config::IpProtocol p) {
+  switch (p) {
+    case config::IpProtocol::kAny:
+      return CURL_IPRESOLVE_WHATEVER;
+    case config::IpProtocol::kIp4:
+      return CURL_IPRESOLVE_V4;
+    case config::IpProtocol::kIp6:
+      return CURL_IPRESOLVE_V6;
+  }
+  return CURL_IPRESOLVE_WHATEVER;
+}
+
+// CURLINFO_HTTP_VERSION as a valid_http_versions entry.
+std::optional<config::HttpVersion> ResponseVersion(long v) {
+  switch (v) {
+    case CURL_HTTP_VERSION_1_0:
+      return config::HttpVersion::kHttp1_0;
+    case CURL_HTTP_VERSION_1_1:
+      return config::HttpVersion::kHttp1_1;
+    case CURL_HTTP_VERSION_2_0:
+      return config::HttpVersion::kHttp2;
+    default:
+      return std::nullopt;
+  }
+}
+
 // One VU's easy handle and the state of its current request.
 struct Slot {
   CURL* easy = nullptr;
@@ -132,7 +200,14 @@ struct Slot {
   uint64_t id = 0;
   absl::Time started;
   int64_t body_bytes = 0;
-  int64_t body_limit = 0;
+  int64_t body_limit = 0;  // bytes kept for the checks
+  // body_size_limit: more body bytes fail the request; -1: no limit.
+  int64_t body_fail_limit = -1;
+  bool body_too_large = false;
+  // Time spent on a first attempt in the preferred IP family, when the name
+  // had no address in it and the request started over in the other.
+  absl::Duration fallback_delay;
+  long ip_resolve = CURL_IPRESOLVE_WHATEVER;  // this request's family
   bool keep_body = false;
   bool keep_headers = false;
   std::string body;
@@ -226,6 +301,10 @@ size_t OnBody(char* data, size_t size, size_t n, void* user) {
   Slot* slot = static_cast<Slot*>(user);
   const size_t len = size * n;
   slot->body_bytes += static_cast<int64_t>(len);
+  if (slot->body_fail_limit >= 0 && slot->body_bytes > slot->body_fail_limit) {
+    slot->body_too_large = true;
+    return 0;  // a short count stops the transfer (CURLE_WRITE_ERROR)
+  }
   if (slot->keep_body) {
     const int64_t room =
         slot->body_limit - static_cast<int64_t>(slot->body.size());
@@ -234,8 +313,8 @@ size_t OnBody(char* data, size_t size, size_t n, void* user) {
                         static_cast<size_t>(std::min<int64_t>(room, len)));
     }
   }
-  // Bytes past the limit are counted and dropped: the transfer goes on so
-  // its time is still measured.
+  // Bytes past what the checks need are counted and dropped: the transfer
+  // goes on so its time is still measured.
   return len;
 }
 
@@ -305,6 +384,7 @@ class CurlTransportImpl : public Transport {
     target_name_allowed_ = decision == Allowlist::HostDecision::kAllowedName;
     curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(slots));
     RETURN_IF_ERROR(BuildSharedOptions(target));
+    ChooseIpFamily(target.host);
     slots_ = std::vector<Slot>(slots);
     for (Slot& s : slots_) {
       s.easy = curl_easy_init();
@@ -333,6 +413,10 @@ class CurlTransportImpl : public Transport {
     s.name_allowed = s.target_name_allowed;
     s.hop_status = 0;
     s.location_seen = false;
+    s.body_too_large = false;
+    s.fallback_delay = absl::ZeroDuration();
+    s.ip_resolve = ip_resolve_;
+    curl_easy_setopt(s.easy, CURLOPT_IPRESOLVE, s.ip_resolve);
     const long timeout_ms =
         std::max<long>(1, static_cast<long>(absl::ToInt64Milliseconds(
                               absl::Ceil(req.timeout, absl::Milliseconds(1)))));
@@ -454,7 +538,8 @@ class CurlTransportImpl : public Transport {
     const config::HttpConfig& http = module_.http;
     s->keep_body = NeedsBody(http);
     s->keep_headers = NeedsHeaders(http);
-    s->body_limit = http.body_size_limit;
+    s->body_limit = http.kept_body_limit();
+    s->body_fail_limit = http.body_size_limit.value_or(-1);
     auto set = [&](CURLoption opt, auto value) -> absl::Status {
       CURLcode rc = curl_easy_setopt(e, opt, value);
       if (rc != CURLE_OK) {
@@ -510,6 +595,11 @@ class CurlTransportImpl : public Transport {
                         http.http_version == config::HttpVersion::kHttp2
                             ? static_cast<long>(CURL_HTTP_VERSION_2_0)
                             : static_cast<long>(CURL_HTTP_VERSION_1_1)));
+    // libcurl decodes what it asked for: the checks and body_size_limit
+    // see the decompressed body.
+    if (const char* encoding = AcceptEncoding(http.compression)) {
+      RETURN_IF_ERROR(set(CURLOPT_ACCEPT_ENCODING, encoding));
+    }
     if (!http.reuse_connections) {
       RETURN_IF_ERROR(set(CURLOPT_FRESH_CONNECT, 1L));
       RETURN_IF_ERROR(set(CURLOPT_FORBID_REUSE, 1L));
@@ -529,7 +619,7 @@ class CurlTransportImpl : public Transport {
     }
     // TLS.
     const config::TlsConfig& tls = http.tls;
-    RETURN_IF_ERROR(set(CURLOPT_SSLVERSION, TlsVersion(tls.min_version)));
+    RETURN_IF_ERROR(set(CURLOPT_SSLVERSION, SslVersion(tls)));
     if (!tls.ca_file.empty())
       RETURN_IF_ERROR(set(CURLOPT_CAINFO, tls.ca_file.c_str()));
     if (!tls.cert_file.empty())
@@ -555,12 +645,64 @@ class CurlTransportImpl : public Transport {
       void* priv = nullptr;
       curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv);
       Slot* s = static_cast<Slot*>(priv);
-      Completion c = Finish(s, code);
       curl_multi_remove_handle(multi_, e);
+      if (code == CURLE_COULDNT_RESOLVE_HOST && FallBack(s)) continue;
+      Completion c = Finish(s, code);
       s->busy = false;
       --in_flight_;
       done->push_back(std::move(c));
     }
+  }
+
+  // ip_protocol for the target. libcurl resolves a name in the family
+  // CURLOPT_IPRESOLVE says (FallBack handles a name without such address);
+  // an IP literal has its family already, and libcurl just finds nothing to
+  // connect to: that is decided here, once.
+  void ChooseIpFamily(const std::string& host) {
+    const config::HttpConfig& http = module_.http;
+    ip_resolve_ = IpResolve(http.ip_protocol);
+    if (http.ip_protocol == config::IpProtocol::kAny) return;
+    std::string bare = host;
+    if (bare.size() > 2 && bare.front() == '[' && bare.back() == ']') {
+      bare = bare.substr(1, bare.size() - 2);
+    }
+    unsigned char buf[sizeof(in6_addr)];
+    const bool v4 = inet_pton(AF_INET, bare.c_str(), buf) == 1;
+    const bool v6 = !v4 && inet_pton(AF_INET6, bare.c_str(), buf) == 1;
+    const bool want_v4 = http.ip_protocol == config::IpProtocol::kIp4;
+    if ((!v4 && !v6) || v4 == want_v4) return;
+    if (http.ip_protocol_fallback) {
+      ip_resolve_ = v4 ? CURL_IPRESOLVE_V4 : CURL_IPRESOLVE_V6;
+    } else {
+      family_mismatch_ = absl::StrCat(
+          "target ", host, " is not an ", want_v4 ? "IPv4" : "IPv6",
+          " address (ip_protocol = \"", want_v4 ? "ip4" : "ip6",
+          "\", ip_protocol_fallback = false)");
+    }
+  }
+
+  // ip_protocol_fallback, as blackbox_exporter: a name without an address
+  // in the preferred family is tried in the other. A request that failed
+  // so starts over once in the other family (the failed lookup's time stays
+  // in its latency and resolve phase), and the burst's later requests go
+  // there directly. Requests already in flight in the preferred family
+  // (other VUs) fall back each on their own. Returns whether the request
+  // started over.
+  bool FallBack(Slot* s) {
+    const config::HttpConfig& http = module_.http;
+    if (!http.ip_protocol_fallback ||
+        http.ip_protocol == config::IpProtocol::kAny ||
+        s->ip_resolve != IpResolve(http.ip_protocol)) {
+      return false;
+    }
+    ip_resolve_ = http.ip_protocol == config::IpProtocol::kIp6
+                      ? CURL_IPRESOLVE_V4
+                      : CURL_IPRESOLVE_V6;
+    s->ip_resolve = ip_resolve_;
+    s->fallback_delay = clock_->Now() - s->started;
+    curl_easy_setopt(s->easy, CURLOPT_IPRESOLVE, s->ip_resolve);
+    if (curl_multi_add_handle(multi_, s->easy) != CURLM_OK) return false;
+    return true;
   }
 
   Completion Finish(Slot* s, CURLcode code) {
@@ -579,12 +721,13 @@ class CurlTransportImpl : public Transport {
     long connects = 0;
     curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &connects);
     c.new_connection = connects > 0;
-    c.total = total > 0 ? Micros(total) : clock_->Now() - s->started;
+    c.total = total > 0 ? Micros(total) + s->fallback_delay
+                        : clock_->Now() - s->started;
     auto phase = [&c](Phase p) -> absl::Duration& {
       return c.phases[static_cast<int>(p)];
     };
     if (c.new_connection) {
-      phase(Phase::kResolve) = Micros(dns);
+      phase(Phase::kResolve) = Micros(dns) + s->fallback_delay;
       phase(Phase::kConnect) = Micros(conn - dns);
       if (app > 0) phase(Phase::kTls) = Micros(app - conn);
     }
@@ -601,6 +744,17 @@ class CurlTransportImpl : public Transport {
       // to the refused address.
       c.result = ResultClass::kConnect;
       c.error = s->refused;
+      return c;
+    }
+    if (code == CURLE_COULDNT_CONNECT && !family_mismatch_.empty()) {
+      c.result = ResultClass::kDns;
+      c.error = family_mismatch_;
+      return c;
+    }
+    if (code == CURLE_WRITE_ERROR && s->body_too_large) {
+      c.result = ResultClass::kBodyTooLarge;
+      c.error = absl::StrCat("body larger than body_size_limit (",
+                             s->body_fail_limit, " bytes)");
       return c;
     }
     if (code != CURLE_OK) {
@@ -623,6 +777,16 @@ class CurlTransportImpl : public Transport {
     }
     c.result = CheckResponse(c.status_code, s->headers, s->body, module_.http,
                              &c.error);
+    if (c.result == ResultClass::kSuccess) {
+      long version = 0;
+      curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &version);
+      char* url = nullptr;
+      curl_easy_getinfo(e, CURLINFO_EFFECTIVE_URL, &url);
+      c.result = CheckConnection(
+          ResponseVersion(version),
+          url != nullptr && absl::StartsWithIgnoreCase(url, "https:"),
+          module_.http, &c.error);
+    }
     return c;
   }
 
@@ -650,6 +814,12 @@ class CurlTransportImpl : public Transport {
   Clock* clock_;
   const Allowlist allowlist_;
   bool target_name_allowed_ = false;
+  // CURLOPT_IPRESOLVE of the next request (ip_protocol, ChooseIpFamily,
+  // FallBack).
+  long ip_resolve_ = CURL_IPRESOLVE_WHATEVER;
+  // Set when the target is an IP literal of the other family than
+  // ip_protocol, without fallback: why every request fails.
+  std::string family_mismatch_;
   std::string url_;
   CURLM* multi_ = nullptr;
   curl_slist* headers_ = nullptr;

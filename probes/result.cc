@@ -36,6 +36,8 @@ const char* ResultClassName(ResultClass c) {
       return "protocol";
     case ResultClass::kOther:
       return "other";
+    case ResultClass::kBodyTooLarge:
+      return "body_too_large";
   }
   return "other";
 }

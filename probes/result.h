@@ -32,11 +32,12 @@ enum class ResultClass {
   kTls,         // handshake or certificate failure
   kProtocol,    // malformed response, too many redirects, ...
   kOther,
+  kBodyTooLarge,  // the body exceeded body_size_limit (the transfer stops)
 };
-inline constexpr int kNumResultClasses = 9;
+inline constexpr int kNumResultClasses = 10;
 
 // "success", "http_status", "validation", "timeout", "connect", "dns", "tls",
-// "protocol", "other".
+// "protocol", "other", "body_too_large".
 const char* ResultClassName(ResultClass c);
 
 // Phases of one request, from libcurl's *_TIME_T values.

@@ -96,4 +96,31 @@ ResultClass CheckResponse(int status, const Headers& headers,
   return ResultClass::kSuccess;
 }
 
+ResultClass CheckConnection(std::optional<config::HttpVersion> version,
+                            bool tls, const config::HttpConfig& http,
+                            std::string* error) {
+  const std::vector<config::HttpVersion>& valid = http.valid_http_versions;
+  if (!valid.empty() &&
+      (!version.has_value() ||
+       std::find(valid.begin(), valid.end(), *version) == valid.end())) {
+    const char* name = !version.has_value() ? "an unknown version"
+                       : *version == config::HttpVersion::kHttp1_0 ? "HTTP/1.0"
+                       : *version == config::HttpVersion::kHttp1_1 ? "HTTP/1.1"
+                                                                   : "HTTP/2.0";
+    *error =
+        absl::StrCat("response came in ", name, ", not in valid_http_versions");
+    return ResultClass::kValidation;
+  }
+  if (http.fail_if_ssl && tls) {
+    *error = "response came over TLS (fail_if_ssl)";
+    return ResultClass::kValidation;
+  }
+  if (http.fail_if_not_ssl && !tls) {
+    *error = "response came without TLS (fail_if_not_ssl)";
+    return ResultClass::kValidation;
+  }
+  error->clear();
+  return ResultClass::kSuccess;
+}
+
 }  // namespace canary::probes

@@ -9,6 +9,7 @@
 #ifndef CANARY_PROBES_VALIDATE_H_
 #define CANARY_PROBES_VALIDATE_H_
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -33,6 +34,14 @@ bool NeedsHeaders(const config::HttpConfig& http);
 ResultClass CheckResponse(int status, const Headers& headers,
                           absl::string_view body,
                           const config::HttpConfig& http, std::string* error);
+
+// The checks of how the final response came: its HTTP version against
+// valid_http_versions (nullopt: a version outside them, e.g. HTTP/0.9 or
+// HTTP/3), and fail_if_ssl / fail_if_not_ssl against `tls`. Returns
+// kSuccess, or kValidation with the reason in *error.
+ResultClass CheckConnection(std::optional<config::HttpVersion> version,
+                            bool tls, const config::HttpConfig& http,
+                            std::string* error);
 
 }  // namespace canary::probes
 

@@ -10,7 +10,8 @@ pkgs=(cmake ninja-build pkg-config g++ libcivetweb-dev civetweb prometheus-cpp-d
       libcrypt-dev)
 test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev prometheus openssl curl
            chromium yamllint python3-yaml prometheus-alertmanager jq
-           docker.io debootstrap iptables git)
+           docker.io debootstrap iptables git
+           nginx-light brotli)  # the HTTP/2, TLS, IPv6 and br test target
 # The Kubernetes manifest test validates with pinned npm packages (Node.js
 # and npm from Debian; a machine that already has another Node.js keeps it).
 if ! command -v npm >/dev/null; then test_pkgs+=(nodejs npm); fi
@@ -28,8 +29,18 @@ if ((${#missing[@]})); then
   sudo_cmd=()
   if [[ $(id -u) -ne 0 ]]; then sudo_cmd=(sudo); fi
   export DEBIAN_FRONTEND=noninteractive
+  # Packaged services (nginx) must not start or hold ports: tests run their
+  # own copies.
+  policy_added=0
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' | "${sudo_cmd[@]}" tee /usr/sbin/policy-rc.d >/dev/null
+    "${sudo_cmd[@]}" chmod +x /usr/sbin/policy-rc.d
+    policy_added=1
+  fi
   "${sudo_cmd[@]}" apt-get update -o DPkg::Lock::Timeout=300 -qq
-  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 "${missing[@]}"
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=300 \
+    "${missing[@]}" || { ((policy_added)) && "${sudo_cmd[@]}" rm -f /usr/sbin/policy-rc.d; exit 1; }
+  if ((policy_added)); then "${sudo_cmd[@]}" rm -f /usr/sbin/policy-rc.d; fi
 fi
 
 # The schemas the manifest test validates against (tests/e2e/k8s_schemas/README.md):

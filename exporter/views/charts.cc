@@ -71,6 +71,8 @@ const char* ResultColor(probes::ResultClass c) {
       return "#546e7a";
     case probes::ResultClass::kOther:
       return "#212121";
+    case probes::ResultClass::kBodyTooLarge:
+      return "#ef6c00";
   }
   return "#212121";
 }

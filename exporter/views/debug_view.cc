@@ -172,7 +172,9 @@ std::string RenderModuleConfig(const config::Module& m) {
       "\n");
   absl::StrAppend(&out, "reuse_connections = ",
                   h.reuse_connections ? "true" : "false", "\n");
-  absl::StrAppend(&out, "body_size_limit = ", h.body_size_limit, "\n");
+  if (h.body_size_limit.has_value()) {
+    absl::StrAppend(&out, "body_size_limit = ", *h.body_size_limit, "\n");
+  }
   if (!h.proxy_url.empty()) {
     absl::StrAppend(&out, "proxy_url = ", Quote(RedactUrlUserinfo(h.proxy_url)),
                     "\n");

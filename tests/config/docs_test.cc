@@ -87,9 +87,10 @@ TEST(DocsTest, CompleteExampleLoadsAndUsesEveryKey) {
   ASSERT_FALSE(block.empty());
   // TLS files must exist at load: point them at the test placeholders.
   std::string toml = absl::StrReplaceAll(
-      block, {{"/etc/canary/tls/", CANARY_TEST_SRCDIR "/testdata/config/tls/"},
-              {"/etc/canary/secrets/",
-               CANARY_TEST_SRCDIR "/testdata/config/secrets/"}});
+      block,
+      {{"/etc/canary/tls/", CANARY_TEST_SRCDIR "/testdata/config/tls/"},
+       {"/etc/canary/secrets/", CANARY_TEST_SRCDIR "/testdata/config/secrets/"},
+       {"/etc/canary/bodies/", CANARY_TEST_SRCDIR "/testdata/config/bodies/"}});
   ASSERT_OK_AND_ASSIGN(Config config, LoadConfig(toml, "configuration.md"));
   const Module* checkout = config.FindModule("checkout");
   ASSERT_NE(checkout, nullptr);
@@ -99,6 +100,7 @@ TEST(DocsTest, CompleteExampleLoadsAndUsesEveryKey) {
   const Module* arrival = config.FindModule("arrival");
   ASSERT_NE(arrival, nullptr);
   EXPECT_TRUE(arrival->burst.open_model());
+  EXPECT_EQ(arrival->http.body, "{\"sku\": \"canary\", \"qty\": 20}\n");
   EXPECT_FALSE(checkout->http.bearer_token.empty());
   ASSERT_TRUE(arrival->http.basic_auth.has_value());
   EXPECT_FALSE(arrival->http.basic_auth->password.empty());

@@ -55,8 +55,16 @@ TEST(LoaderTest, MinimalModuleGetsCodeDefaults) {
   EXPECT_EQ(m.http.max_redirects, 10);
   EXPECT_EQ(m.http.http_version, HttpVersion::kHttp1_1);
   EXPECT_TRUE(m.http.reuse_connections);
-  EXPECT_EQ(m.http.body_size_limit, 1 << 20);
+  EXPECT_FALSE(m.http.body_size_limit.has_value());
+  EXPECT_EQ(m.http.kept_body_limit(), 1 << 20);
+  EXPECT_TRUE(m.http.valid_http_versions.empty());
+  EXPECT_EQ(m.http.compression, Compression::kNone);
+  EXPECT_FALSE(m.http.fail_if_ssl);
+  EXPECT_FALSE(m.http.fail_if_not_ssl);
+  EXPECT_EQ(m.http.ip_protocol, IpProtocol::kAny);
+  EXPECT_TRUE(m.http.ip_protocol_fallback);
   EXPECT_EQ(m.http.tls.min_version, TlsConfig::Version::kTls12);
+  EXPECT_FALSE(m.http.tls.max_version.has_value());
   EXPECT_FALSE(m.http.tls.insecure_skip_verify);
 }
 
@@ -267,6 +275,48 @@ proxy_url = "socks5h://127.0.0.1:1080"
   EXPECT_FALSE(m.http.reuse_connections);
   EXPECT_EQ(m.http.body_size_limit, 512 * 1024);
   EXPECT_EQ(m.http.proxy_url, "socks5h://127.0.0.1:1080");
+}
+
+TEST(LoaderTest, BlackboxStyleHttpOptionsAreParsed) {
+  ASSERT_OK_AND_ASSIGN(Module m, LoadModule(R"toml(
+[modules.m.http]
+valid_http_versions = ["HTTP/1.0", "HTTP/2.0"]
+compression = "br"
+headers = { Accept-Encoding = "br;q=1.0, gzip;q=0.5" }
+fail_if_ssl = true
+ip_protocol = "ip4"
+ip_protocol_fallback = false
+[modules.m.http.tls]
+min_version = "TLS11"
+max_version = "TLS12"
+)toml"));
+  EXPECT_THAT(m.http.valid_http_versions,
+              ElementsAre(HttpVersion::kHttp1_0, HttpVersion::kHttp2));
+  EXPECT_EQ(m.http.compression, Compression::kBr);
+  EXPECT_TRUE(m.http.fail_if_ssl);
+  EXPECT_EQ(m.http.ip_protocol, IpProtocol::kIp4);
+  EXPECT_FALSE(m.http.ip_protocol_fallback);
+  EXPECT_EQ(m.http.tls.min_version, TlsConfig::Version::kTls11);
+  EXPECT_EQ(m.http.tls.max_version, TlsConfig::Version::kTls12);
+  // Equal bounds leave one version.
+  EXPECT_THAT(LoadModule("[modules.m.http.tls]\nmin_version = \"TLS13\"\n"
+                         "max_version = \"TLS13\"\n"),
+              IsOk());
+}
+
+TEST(LoaderTest, BodyFileIsReadAtLoadVerbatim) {
+  const std::string path = kTestData + "/bodies/arrival.json";
+  ASSERT_OK_AND_ASSIGN(
+      Module m, LoadModule(absl::StrCat("[modules.m.http]\nmethod = \"POST\"\n"
+                                        "body_file = \"",
+                                        path, "\"\n")));
+  // Unlike a secret file, the trailing newline is part of the body.
+  EXPECT_EQ(m.http.body, "{\"sku\": \"canary\", \"qty\": 20}\n");
+  EXPECT_EQ(m.http.body_file, path);
+  EXPECT_THAT(LoadModule(absl::StrCat("[modules.m.http]\nbody_file = \"",
+                                      kTestData, "/bodies\"\n")),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("is a directory, expected a file")));
 }
 
 TEST(LoaderTest, BodySizeLimitAcceptsIntegerBytes) {

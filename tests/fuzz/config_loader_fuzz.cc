@@ -39,7 +39,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (const cfg::Regexp& r : m.http.fail_if_body_matches_regexp) {
       FUZZ_CHECK(r.re != nullptr && r.re->ok());
     }
-    FUZZ_CHECK(m.http.body_size_limit >= 0);
+    FUZZ_CHECK(m.http.body_size_limit.value_or(1) >= 1);
+    FUZZ_CHECK(!m.http.tls.max_version.has_value() ||
+               *m.http.tls.max_version >= m.http.tls.min_version);
+    FUZZ_CHECK(!(m.http.fail_if_ssl && m.http.fail_if_not_ssl));
     FUZZ_CHECK(m.http.max_redirects >= 0);
   }
   return 0;

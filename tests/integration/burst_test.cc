@@ -294,30 +294,31 @@ TEST_F(BurstTest, WithoutReuseEveryRequestOpensAConnection) {
   }
 }
 
-// The transport counts every body byte but keeps at most body_size_limit of
-// them; without body checks the cut part is never needed, so it is a success.
-TEST_F(BurstTest, BodyBeyondTheLimitIsCountedAndStillASuccess) {
+// body_size_limit fails a larger body (blackbox_exporter's meaning) and
+// stops the transfer there rather than reading the rest.
+TEST_F(BurstTest, BodyBeyondTheLimitFailsAsBodyTooLarge) {
   config::Module m = RequestsModule(1);
   m.http.body_size_limit = 1000;
   ProbeReport r = RunProbe(target_->Url("/body?bytes=2000000"), m);
   ASSERT_EQ(r.burst.requests.size(), 1u);
-  EXPECT_EQ(r.burst.requests[0].result(), ResultClass::kSuccess);
-  EXPECT_EQ(r.burst.requests[0].bytes_received(), 2000000);
+  EXPECT_EQ(r.burst.requests[0].result(), ResultClass::kBodyTooLarge);
+  EXPECT_GT(r.burst.requests[0].bytes_received(), 1000);
+  EXPECT_LT(r.burst.requests[0].bytes_received(), 2000000);
+  EXPECT_EQ(r.burst.requests[0].status_code(), 200);
 }
 
-TEST_F(BurstTest, BodyCheckSeesOnlyTheKeptPrefix) {
+// Without body_size_limit no body is too large: the transport counts every
+// byte and keeps the first MiB for the checks.
+TEST_F(BurstTest, WithoutALimitALargeBodyIsCountedAndChecked) {
   config::Module m = RequestsModule(1);
-  m.http.body_size_limit = 1000;
-  // The kept prefix is 1000 'x': a check for exactly that passes, although
-  // the whole body is 2000 times longer.
-  const std::string pattern = "^x{1000}$";
+  const std::string pattern = "^x{1000}";
   m.http.fail_if_body_not_matches_regexp.push_back(
       {.pattern = pattern, .re = std::make_shared<RE2>(pattern)});
-  ProbeReport r = RunProbe(target_->Url("/body?bytes=2000000"), m);
+  ProbeReport r = RunProbe(target_->Url("/body?bytes=2097152"), m);
   ASSERT_EQ(r.burst.requests.size(), 1u);
   EXPECT_EQ(r.burst.requests[0].result(), ResultClass::kSuccess)
       << r.burst.error(r.burst.requests[0]);
-  EXPECT_EQ(r.burst.requests[0].bytes_received(), 2000000);
+  EXPECT_EQ(r.burst.requests[0].bytes_received(), 2097152);
 }
 
 TEST_F(BurstTest, RedirectChainIsFollowedToTheEnd) {

@@ -277,9 +277,9 @@ TEST(BuildProbeFamiliesTest, AllNineResultClassesAlwaysPresent) {
   EXPECT_EQ(f->type, MetricType::Gauge);
   ASSERT_EQ(f->metric.size(), static_cast<size_t>(kNumResultClasses));
   const std::vector<std::pair<std::string, double>> want = {
-      {"success", 2}, {"http_status", 1}, {"validation", 1},
-      {"timeout", 1}, {"connect", 1},     {"dns", 0},
-      {"tls", 0},     {"protocol", 0},    {"other", 0}};
+      {"success", 2}, {"http_status", 1},   {"validation", 1}, {"timeout", 1},
+      {"connect", 1}, {"dns", 0},           {"tls", 0},        {"protocol", 0},
+      {"other", 0},   {"body_too_large", 0}};
   for (const auto& [result, n] : want) {
     const ClientMetric* m = FindSeries(*f, kLabelResult, result);
     ASSERT_NE(m, nullptr) << result;

@@ -1,6 +1,8 @@
 #include "probes/validate.h"
 
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "gtest/gtest.h"
 
@@ -74,6 +76,53 @@ TEST(CheckResponseTest, NeedsBodyAndHeadersOnlyWithChecks) {
   http.fail_if_header_not_matches = {{"a", Re("b"), false}};
   EXPECT_TRUE(NeedsBody(http));
   EXPECT_TRUE(NeedsHeaders(http));
+}
+
+TEST(CheckConnectionTest, EmptyVersionListAndNoSslFlagsPassAnything) {
+  config::HttpConfig http;
+  std::string why = "stale";
+  for (std::optional<config::HttpVersion> v :
+       {std::optional(config::HttpVersion::kHttp1_0),
+        std::optional(config::HttpVersion::kHttp2),
+        std::optional<config::HttpVersion>()}) {
+    EXPECT_EQ(CheckConnection(v, true, http, &why), ResultClass::kSuccess);
+    EXPECT_EQ(CheckConnection(v, false, http, &why), ResultClass::kSuccess);
+  }
+  EXPECT_EQ(why, "");
+}
+
+TEST(CheckConnectionTest, VersionOutsideTheListFails) {
+  config::HttpConfig http;
+  http.valid_http_versions = {config::HttpVersion::kHttp1_1,
+                              config::HttpVersion::kHttp2};
+  std::string why;
+  EXPECT_EQ(CheckConnection(config::HttpVersion::kHttp2, false, http, &why),
+            ResultClass::kSuccess);
+  EXPECT_EQ(CheckConnection(config::HttpVersion::kHttp1_0, false, http, &why),
+            ResultClass::kValidation);
+  EXPECT_EQ(why, "response came in HTTP/1.0, not in valid_http_versions");
+  EXPECT_EQ(CheckConnection(std::nullopt, false, http, &why),
+            ResultClass::kValidation);
+  EXPECT_EQ(why,
+            "response came in an unknown version, not in valid_http_versions");
+}
+
+TEST(CheckConnectionTest, SslFlags) {
+  config::HttpConfig http;
+  std::string why;
+  http.fail_if_ssl = true;
+  EXPECT_EQ(CheckConnection(std::nullopt, false, http, &why),
+            ResultClass::kSuccess);
+  EXPECT_EQ(CheckConnection(std::nullopt, true, http, &why),
+            ResultClass::kValidation);
+  EXPECT_EQ(why, "response came over TLS (fail_if_ssl)");
+  http.fail_if_ssl = false;
+  http.fail_if_not_ssl = true;
+  EXPECT_EQ(CheckConnection(std::nullopt, true, http, &why),
+            ResultClass::kSuccess);
+  EXPECT_EQ(CheckConnection(std::nullopt, false, http, &why),
+            ResultClass::kValidation);
+  EXPECT_EQ(why, "response came without TLS (fail_if_not_ssl)");
 }
 
 }  // namespace

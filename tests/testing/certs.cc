@@ -15,28 +15,10 @@
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
 #include "base/status_macros.h"
+#include "tests/testing/shell.h"
 
 namespace canary::testing {
 namespace {
-
-// Runs `command` through the shell (stderr folded into stdout) and returns
-// its output; a non-zero exit becomes InternalError carrying that output.
-absl::StatusOr<std::string> Run(const std::string& command) {
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) {
-    return absl::InternalError(absl::StrCat("popen failed: ", command));
-  }
-  std::string output;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) output.append(buf, n);
-  const int rc = pclose(pipe);
-  if (rc == -1 || !WIFEXITED(rc) || WEXITSTATUS(rc) != 0) {
-    return absl::InternalError(
-        absl::StrCat("`", command, "` failed (status ", rc, "): ", output));
-  }
-  return output;
-}
 
 absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -44,20 +26,6 @@ absl::StatusOr<std::string> ReadWholeFile(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-// The paths come from mkdtemp under a TMPDIR we do not control: quote them.
-std::string Quote(absl::string_view s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
-    }
-  }
-  out += "'";
-  return out;
 }
 
 }  // namespace
@@ -82,11 +50,13 @@ absl::StatusOr<TestCert> MakeSelfSignedCert(int days_valid) {
 
   // An EC key keeps generation fast; the SAN is what clients verify.
   RETURN_IF_ERROR(
-      Run(absl::StrCat("openssl req -x509 -newkey ec -pkeyopt "
+      RunShell(
+          absl::StrCat("openssl req -x509 -newkey ec -pkeyopt "
                        "ec_paramgen_curve:prime256v1 -nodes -sha256 -days ",
                        days_valid, " -subj /CN=localhost -addext ",
                        "subjectAltName=IP:127.0.0.1,DNS:localhost -keyout ",
-                       Quote(cert.key_path), " -out ", Quote(cert.cert_path)))
+                       ShellQuote(cert.key_path), " -out ",
+                       ShellQuote(cert.cert_path)))
           .status());
 
   ASSIGN_OR_RETURN(std::string cert_pem, ReadWholeFile(cert.cert_path));
@@ -100,8 +70,8 @@ absl::StatusOr<TestCert> MakeSelfSignedCert(int days_valid) {
   }
 
   ASSIGN_OR_RETURN(std::string enddate,
-                   Run(absl::StrCat("openssl x509 -enddate -noout -in ",
-                                    Quote(cert.cert_path))));
+                   RunShell(absl::StrCat("openssl x509 -enddate -noout -in ",
+                                         ShellQuote(cert.cert_path))));
   // "notAfter=Jun  1 12:00:00 2025 GMT"; a space in an absl format matches
   // any run of spaces, so the padded day parses with %d.
   absl::string_view value = absl::StripAsciiWhitespace(enddate);

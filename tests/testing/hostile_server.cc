@@ -22,6 +22,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "base/status_macros.h"
+#include "tests/testing/shell.h"
 
 namespace canary::testing {
 namespace {
@@ -241,29 +242,6 @@ bool ServeConnection(Hostile h, int fd, int wake) {
       return true;
   }
   return true;
-}
-
-absl::StatusOr<std::string> RunShell(const std::string& command) {
-  FILE* pipe = popen(absl::StrCat("(", command, ") 2>&1").c_str(), "r");
-  if (pipe == nullptr) return absl::InternalError("popen failed");
-  std::string output;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) output.append(buf, n);
-  const int rc = pclose(pipe);
-  if (rc == -1 || !WIFEXITED(rc) || WEXITSTATUS(rc) != 0) {
-    return absl::InternalError(
-        absl::StrCat("`", command, "` failed: ", output));
-  }
-  return output;
-}
-
-absl::Status WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  if (!out.good())
-    return absl::InternalError(absl::StrCat("cannot write ", path));
-  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
