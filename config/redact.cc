@@ -88,6 +88,10 @@ std::string RedactHeaderValue(absl::string_view name, absl::string_view value) {
   return IsSecretHeader(name) ? kSecretPlaceholder : std::string(value);
 }
 
+std::string RedactUrl(absl::string_view url) {
+  return RedactUrlUserinfo(url, kSecretPlaceholder);
+}
+
 std::string RenderModule(const Module& m) {
   const std::string table = absl::StrCat("modules.", m.name);
   std::string out = absl::StrCat("[", table, "]\n");
@@ -122,7 +126,12 @@ std::string RenderModule(const Module& m) {
   }
   absl::StrAppend(&out, "headers = { ", absl::StrJoin(headers, ", "),
                   headers.empty() ? "}\n" : " }\n");
-  absl::StrAppend(&out, "body = ", Quote(h.body), "\n");
+  if (h.body.empty()) {
+    absl::StrAppend(&out, "body = \"\"\n");
+  } else {
+    absl::StrAppend(&out, "body = ", Quote(kSecretPlaceholder), "  # ",
+                    h.body.size(), " bytes\n");
+  }
   absl::StrAppend(&out, "valid_status_codes = [",
                   absl::StrJoin(h.valid_status_codes, ", "), "]\n");
   absl::StrAppend(&out, "fail_if_body_matches_regexp = ",
@@ -142,9 +151,7 @@ std::string RenderModule(const Module& m) {
   absl::StrAppend(&out, "reuse_connections = ",
                   h.reuse_connections ? "true" : "false", "\n");
   absl::StrAppend(&out, "body_size_limit = ", h.body_size_limit, "\n");
-  absl::StrAppend(&out, "proxy_url = ",
-                  Quote(RedactUrlUserinfo(h.proxy_url, kSecretPlaceholder)),
-                  "\n");
+  absl::StrAppend(&out, "proxy_url = ", Quote(RedactUrl(h.proxy_url)), "\n");
   if (!h.bearer_token.empty()) {
     absl::StrAppend(&out, "bearer_token = ", Quote(kSecretPlaceholder), "\n");
   }
