@@ -379,6 +379,10 @@ class CurlTransportImpl : public Transport {
     s.name_allowed = s.target_name_allowed;
     s.hop_status = 0;
     s.location_seen = false;
+    // A new iteration starts a new session (probes/transport.h): the jar is
+    // emptied. Cookies set during a request are sent on its redirects and,
+    // until the next new iteration, on the slot's next requests.
+    if (req.new_iteration) curl_easy_setopt(s.easy, CURLOPT_COOKIELIST, "ALL");
     const long timeout_ms =
         std::max<long>(1, static_cast<long>(absl::ToInt64Milliseconds(
                               absl::Ceil(req.timeout, absl::Milliseconds(1)))));
@@ -529,6 +533,10 @@ class CurlTransportImpl : public Transport {
       RETURN_IF_ERROR(set(CURLOPT_OPENSOCKETFUNCTION, &OnOpenSocket));
       RETURN_IF_ERROR(set(CURLOPT_OPENSOCKETDATA, static_cast<void*>(s)));
     }
+    // libcurl's cookie engine, in memory only: one jar per slot (VU), so a
+    // cookie set on a redirect is sent on the redirected request, as
+    // blackbox_exporter's per-probe jar does.
+    RETURN_IF_ERROR(set(CURLOPT_COOKIEFILE, ""));
     RETURN_IF_ERROR(set(CURLOPT_PROTOCOLS_STR, "http,https"));
     RETURN_IF_ERROR(set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https"));
     RETURN_IF_ERROR(set(CURLOPT_HTTPHEADER, headers_));
