@@ -19,6 +19,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "base/status_macros.h"
+#include "config/redact.h"
 #include "probes/allowlist.h"
 #include "probes/target.h"
 #include "probes/validate.h"
@@ -311,7 +312,7 @@ absl::Status DecodeHostPort(absl::string_view target, std::string* text) {
     const char c = static_cast<char>(hi * 16 + lo);
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
       return absl::InvalidArgumentError(
-          absl::StrCat("target \"", target,
+          absl::StrCat("target \"", config::RedactUrl(target),
                        "\" has a percent-encoded control byte in host:port"));
     }
     decoded.push_back(c);

@@ -388,10 +388,13 @@ TEST(ParseTargetTest, DecodesAPercentEncodedColonInHostPort) {
   // A whole URL encoded once more, as blackbox's own tests send it.
   ASSERT_OK_AND_ASSIGN(Target d, ParseTarget("http%3A%2F%2F127.0.0.1%3A9%2Fx"));
   EXPECT_EQ(d.url, "http://127.0.0.1:9/x");
-  // A decoded control byte is refused, never sent.
+  // A decoded control byte is refused, never sent; the error hides the
+  // credentials.
   EXPECT_THAT(
-      ParseTarget("http://h%0A%3A80/"),
-      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("control byte")));
+      ParseTarget("http://u:PW@h%0A%3A80/"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               ::testing::AllOf(HasSubstr("control byte"),
+                                HasSubstr("\"http://<secret>@h%0A%3A80/\""))));
 }
 
 TEST(ParseTargetTest, SaysWhatIsWrong) {
