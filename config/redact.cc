@@ -88,6 +88,10 @@ std::string RedactHeaderValue(absl::string_view name, absl::string_view value) {
   return IsSecretHeader(name) ? kSecretPlaceholder : std::string(value);
 }
 
+std::string RedactUrl(absl::string_view url) {
+  return RedactUrlUserinfo(url, kSecretPlaceholder);
+}
+
 std::string RenderModule(const Module& m) {
   const std::string table = absl::StrCat("modules.", m.name);
   std::string out = absl::StrCat("[", table, "]\n");
@@ -122,10 +126,13 @@ std::string RenderModule(const Module& m) {
   }
   absl::StrAppend(&out, "headers = { ", absl::StrJoin(headers, ", "),
                   headers.empty() ? "}\n" : " }\n");
-  if (h.body_file.empty()) {
-    absl::StrAppend(&out, "body = ", Quote(h.body), "\n");
-  } else {
+  if (!h.body_file.empty()) {
     absl::StrAppend(&out, "body_file = ", Quote(h.body_file), "\n");
+  } else if (h.body.empty()) {
+    absl::StrAppend(&out, "body = \"\"\n");
+  } else {
+    absl::StrAppend(&out, "body = ", Quote(kSecretPlaceholder), "  # ",
+                    h.body.size(), " bytes\n");
   }
   absl::StrAppend(&out, "valid_status_codes = [",
                   absl::StrJoin(h.valid_status_codes, ", "), "]\n");
@@ -172,7 +179,7 @@ std::string RenderModule(const Module& m) {
                     h.ip_protocol_fallback ? "true" : "false", "\n");
   }
   absl::StrAppend(&out, "proxy_url = ",
-                  Quote(RedactUrlUserinfo(h.proxy_url, kSecretPlaceholder)),
+                  Quote(RedactUrl(h.proxy_url)),
                   "\n");
   if (!h.bearer_token.empty()) {
     absl::StrAppend(&out, "bearer_token = ", Quote(kSecretPlaceholder), "\n");

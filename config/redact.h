@@ -6,9 +6,12 @@
 //   // bearer_token = "<secret>"
 //   // headers = { "Authorization" = "<secret>", "X-Canary" = "1" }
 //
+// The one renderer of a configuration: /probe?debug=true, the landing page
+// and every config render call it, so one rule decides what is shown.
 // Secrets (config/secrets.h): http.bearer_token, http.basic_auth.password,
-// the values of Authorization / Cookie / Proxy-Authorization headers, and
-// the [web] basic_auth_users hashes, and user:password@ in http.proxy_url. A
+// http.body (form logins and API keys travel in it; its size is shown), the
+// values of credential headers (IsSecretHeader), the [web] basic_auth_users
+// hashes, and user:password@ in http.proxy_url and in targets (RedactUrl). A
 // secret read from a `*_file` key is rendered as the inline key (`bearer_token
 // = "<secret>"`): the file path is not kept. Non-secret values are rendered as
 // loaded, defaults included, so the output shows the effective configuration;
@@ -28,6 +31,9 @@ namespace canary::config {
 
 // `value` itself, or kSecretPlaceholder when the header `name` is a secret.
 std::string RedactHeaderValue(absl::string_view name, absl::string_view value);
+
+// `url` with its user:password@ part replaced by kSecretPlaceholder.
+std::string RedactUrl(absl::string_view url);
 
 // One module as TOML tables [modules.NAME], [modules.NAME.burst], ...
 std::string RenderModule(const Module& module);

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
@@ -14,9 +15,16 @@
 namespace canary::config {
 
 bool IsSecretHeader(absl::string_view name) {
-  return absl::EqualsIgnoreCase(name, "Authorization") ||
-         absl::EqualsIgnoreCase(name, "Proxy-Authorization") ||
-         absl::EqualsIgnoreCase(name, "Cookie");
+  // The standard credential headers, and any name that says it carries one
+  // (X-Auth-Token, X-API-Key, X-Session-Id...): showing a harmless header
+  // as <secret> costs little, showing a credential cannot be undone.
+  const std::string lower = absl::AsciiStrToLower(name);
+  for (const char* word :
+       {"auth", "cookie", "token", "secret", "password", "passwd", "api-key",
+        "apikey", "api_key", "session"}) {
+    if (absl::StrContains(lower, word)) return true;
+  }
+  return false;
 }
 
 absl::StatusOr<std::string> ReadFileAtMost(const std::string& path,

@@ -5,10 +5,10 @@
 //   if (IsSecretHeader("authorization")) value = kSecretPlaceholder;
 //
 // Secrets are the target credentials of a module (http.bearer_token,
-// http.basic_auth.password, and the values of the Authorization, Cookie and
-// Proxy-Authorization headers) and the password hashes of [web]. They must
-// never reach logs, error messages, the landing page or a config dump:
-// render configs with config/redact.h.
+// http.basic_auth.password, http.body, user:password@ in a URL, and the
+// values of headers IsSecretHeader names) and the password hashes of [web].
+// They must never reach logs, error messages, the landing page or a config
+// dump: render configs with config/redact.h, the one renderer.
 //
 // Thread-safety: all functions are thread-safe.
 // Errors: ReadSecretFile returns NotFound / PermissionDenied / the errno's
@@ -31,7 +31,10 @@ inline constexpr char kSecretPlaceholder[] = "<secret>";
 
 inline constexpr int64_t kMaxSecretFileBytes = 64 * 1024;
 
-// Whether a request header's value is a credential (case-insensitive name).
+// Whether a request header's value is a credential: Authorization,
+// Proxy-Authorization, Cookie, and any name containing token, secret,
+// password, passwd, api-key, apikey, api_key, auth or session
+// (case-insensitive).
 bool IsSecretHeader(absl::string_view name);
 
 // Reads the whole file at `path`, at most `max_bytes` of it; a larger file

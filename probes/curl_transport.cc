@@ -22,6 +22,7 @@
 #include "absl/time/clock.h"
 #include "base/redact_url.h"
 #include "base/status_macros.h"
+#include "config/redact.h"
 #include "probes/allowlist.h"
 #include "probes/target.h"
 #include "probes/target_text.h"
@@ -354,6 +355,54 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
   return len;
 }
 
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// blackbox_exporter decodes the target once more (url.QueryUnescape), so a
+// ':' percent-encoded twice on its way (a relabelled __param_target, Alloy)
+// still separates host and port. Only host:port is decoded here: escapes in
+// userinfo, path and query keep their meaning. A target without "://" is
+// decoded up to its first '/', '?' or '#', which also turns a whole URL
+// encoded once more back into a URL, as blackbox does. A malformed escape
+// leaves the text as it is (libcurl then says what is wrong).
+absl::Status DecodeHostPort(absl::string_view target, std::string* text) {
+  const size_t scheme = text->find("://");
+  const size_t start = scheme == std::string::npos ? 0 : scheme + 3;
+  const size_t end = std::min(text->find_first_of("/?#", start), text->size());
+  const size_t at = text->substr(start, end - start).rfind('@');
+  size_t from = at == std::string::npos ? start : start + at + 1;
+  if (from < end && (*text)[from] == '[') {  // an IPv6 literal keeps its %25
+    from = std::min(text->find(']', from), end);
+  }
+  const absl::string_view part =
+      absl::string_view(*text).substr(from, end - from);
+  if (!absl::StrContains(part, '%')) return absl::OkStatus();
+  std::string decoded;
+  for (size_t i = 0; i < part.size(); ++i) {
+    if (part[i] != '%') {
+      decoded.push_back(part[i]);
+      continue;
+    }
+    const int hi = i + 2 < part.size() ? HexValue(part[i + 1]) : -1;
+    const int lo = i + 2 < part.size() ? HexValue(part[i + 2]) : -1;
+    if (hi < 0 || lo < 0) return absl::OkStatus();
+    const char c = static_cast<char>(hi * 16 + lo);
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("target \"", config::RedactUrl(target),
+                       "\" has a percent-encoded control byte in host:port"));
+    }
+    decoded.push_back(c);
+    i += 2;
+  }
+  text->replace(from, end - from, decoded);
+  return absl::OkStatus();
+}
+
 class CurlTransportImpl : public Transport {
  public:
   CurlTransportImpl(const config::Module& module, Clock* clock,
@@ -417,6 +466,10 @@ class CurlTransportImpl : public Transport {
     s.fallback_delay = absl::ZeroDuration();
     s.ip_resolve = ip_resolve_;
     curl_easy_setopt(s.easy, CURLOPT_IPRESOLVE, s.ip_resolve);
+    // A new iteration starts a new session (probes/transport.h): the jar is
+    // emptied. Cookies set during a request are sent on its redirects and,
+    // until the next new iteration, on the slot's next requests.
+    if (req.new_iteration) curl_easy_setopt(s.easy, CURLOPT_COOKIELIST, "ALL");
     const long timeout_ms =
         std::max<long>(1, static_cast<long>(absl::ToInt64Milliseconds(
                               absl::Ceil(req.timeout, absl::Milliseconds(1)))));
@@ -568,6 +621,10 @@ class CurlTransportImpl : public Transport {
       RETURN_IF_ERROR(set(CURLOPT_OPENSOCKETFUNCTION, &OnOpenSocket));
       RETURN_IF_ERROR(set(CURLOPT_OPENSOCKETDATA, static_cast<void*>(s)));
     }
+    // libcurl's cookie engine, in memory only: one jar per slot (VU), so a
+    // cookie set on a redirect is sent on the redirected request, as
+    // blackbox_exporter's per-probe jar does.
+    RETURN_IF_ERROR(set(CURLOPT_COOKIEFILE, ""));
     RETURN_IF_ERROR(set(CURLOPT_PROTOCOLS_STR, "http,https"));
     RETURN_IF_ERROR(set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https"));
     RETURN_IF_ERROR(set(CURLOPT_HTTPHEADER, headers_));
@@ -847,6 +904,7 @@ absl::StatusOr<Target> ParseTarget(absl::string_view target) {
   // carry a password, and the message goes to logs and 400 answers.
   const std::string shown = RedactTargetText(target);
   std::string text(target);
+  RETURN_IF_ERROR(DecodeHostPort(target, &text));
   if (!absl::StrContains(text, "://")) text = absl::StrCat("http://", text);
   UrlPtr u(curl_url());
   if (u == nullptr) return absl::InternalError("curl_url failed");

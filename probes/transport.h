@@ -30,6 +30,11 @@ struct StartRequest {
   int slot = 0;            // the VU; a transport keeps one connection per slot
   uint64_t id = 0;         // echoed in the Completion
   absl::Duration timeout;  // the whole request, connect to last byte
+  // Each slot keeps the cookies its responses set (redirects included). A
+  // new iteration starts with an empty jar, as blackbox_exporter's per-probe
+  // jar and k6's per-iteration reset; a multi-step scenario sets it on its
+  // first step only, so its steps share one session.
+  bool new_iteration = true;
 };
 
 // A finished request, as the transport saw it. Times are durations measured

@@ -62,7 +62,9 @@ ResultClass CheckResponse(int status, const Headers& headers,
     }
   }
   // As in blackbox_exporter, a missing header fails either check unless
-  // allow_missing is set.
+  // allow_missing is set, and a repeated header (two Set-Cookie lines) is
+  // one header with several values: fail_if_header_matches fails when any
+  // value matches, fail_if_header_not_matches passes when any value matches.
   for (const config::HeaderMatch& m : http.fail_if_header_matches) {
     std::vector<absl::string_view> values = HeaderValues(headers, m.header);
     if (values.empty() && !m.allow_missing) {
@@ -84,12 +86,15 @@ ResultClass CheckResponse(int status, const Headers& headers,
       *error = absl::StrCat("header ", m.header, " is missing");
       return ResultClass::kValidation;
     }
-    for (absl::string_view v : values) {
-      if (!Matches(m.regexp, v)) {
-        *error = absl::StrCat("header ", m.header, " did not match /",
-                              m.regexp.pattern, "/");
-        return ResultClass::kValidation;
-      }
+    const bool any =
+        std::any_of(values.begin(), values.end(),
+                    [&m](absl::string_view v) { return Matches(m.regexp, v); });
+    if (!any) {
+      *error = absl::StrCat(
+          "header ", m.header, " did not match /", m.regexp.pattern, "/",
+          values.size() > 1 ? absl::StrCat(" (", values.size(), " values)")
+                            : "");
+      return ResultClass::kValidation;
     }
   }
   error->clear();

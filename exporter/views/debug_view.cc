@@ -3,12 +3,11 @@
 #include <algorithm>
 #include <map>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "config/redact.h"
 #include "exporter/views/report_format.h"
 #include "probes/exposition.h"
 #include "probes/metrics.h"
@@ -43,44 +42,6 @@ std::string Pad(absl::string_view s, size_t width) {
   return out;
 }
 
-std::string Dur(absl::Duration d) { return Quote(absl::FormatDuration(d)); }
-
-std::string QuotedList(const std::vector<std::string>& items) {
-  std::vector<std::string> q;
-  for (const std::string& s : items) q.push_back(Quote(s));
-  return absl::StrCat("[", absl::StrJoin(q, ", "), "]");
-}
-
-std::string Patterns(const std::vector<config::Regexp>& rs) {
-  std::vector<std::string> p;
-  for (const config::Regexp& r : rs) p.push_back(r.pattern);
-  return QuotedList(p);
-}
-
-std::string HeaderMatches(const std::vector<config::HeaderMatch>& ms) {
-  std::vector<std::string> out;
-  for (const config::HeaderMatch& m : ms) {
-    out.push_back(absl::StrCat(
-        "{ header = ", Quote(m.header), ", regexp = ", Quote(m.regexp.pattern),
-        ", allow_missing = ", m.allow_missing ? "true" : "false", " }"));
-  }
-  return absl::StrCat("[", absl::StrJoin(out, ", "), "]");
-}
-
-const char* TlsVersionName(config::TlsConfig::Version v) {
-  switch (v) {
-    case config::TlsConfig::Version::kTls10:
-      return "TLS10";
-    case config::TlsConfig::Version::kTls11:
-      return "TLS11";
-    case config::TlsConfig::Version::kTls12:
-      return "TLS12";
-    case config::TlsConfig::Version::kTls13:
-      return "TLS13";
-  }
-  return "?";
-}
-
 std::string Phases(const probes::RequestResult& r) {
   std::vector<std::string> parts;
   for (int p = 0; p < probes::kNumPhases; ++p) {
@@ -93,115 +54,13 @@ std::string Phases(const probes::RequestResult& r) {
 
 }  // namespace
 
-bool IsCredentialHeader(absl::string_view name) {
-  const std::string lower = absl::AsciiStrToLower(name);
-  if (lower == "authorization" || lower == "proxy-authorization" ||
-      lower == "cookie") {
-    return true;
-  }
-  for (const char* word : {"token", "secret", "password", "passwd", "api-key",
-                           "apikey", "api_key", "auth", "session", "cookie"}) {
-    if (absl::StrContains(lower, word)) return true;
-  }
-  return false;
-}
-
-std::string RenderModuleConfig(const config::Module& m) {
-  std::string out;
-  absl::StrAppend(&out, "[modules.", m.name, "]\n");
-  absl::StrAppend(&out, "timeout = ", Dur(m.timeout), "\n");
-  std::vector<std::string> thresholds;
-  for (const config::Threshold& t : m.thresholds)
-    thresholds.push_back(t.source);
-  absl::StrAppend(&out, "thresholds = ", QuotedList(thresholds), "\n");
-  absl::StrAppend(&out, "buckets = [", absl::StrJoin(m.buckets, ", "), "]\n");
-
-  const config::BurstConfig& b = m.burst;
-  absl::StrAppend(&out, "\n[modules.", m.name, ".burst]\n");
-  absl::StrAppend(&out, "vus = ", b.vus, "\n");
-  if (b.open_model()) {
-    absl::StrAppend(&out, "rate = ", b.rate, "\n");
-  } else {
-    absl::StrAppend(&out, "think_time = ", Dur(b.think_time), "\n");
-  }
-  if (b.duration.has_value()) {
-    absl::StrAppend(&out, "duration = ", Dur(*b.duration), "\n");
-  }
-  if (b.requests.has_value()) {
-    absl::StrAppend(&out, "requests = ", *b.requests, "\n");
-  }
-
-  const config::HttpConfig& h = m.http;
-  absl::StrAppend(&out, "\n[modules.", m.name, ".http]\n");
-  absl::StrAppend(&out, "method = ", Quote(h.method), "\n");
-  std::vector<std::string> headers;
-  for (const auto& [name, value] : h.headers) {
-    headers.push_back(
-        absl::StrCat(Quote(name), " = ",
-                     IsCredentialHeader(name) ? kRedacted : Quote(value)));
-  }
-  absl::StrAppend(&out, "headers = ",
-                  headers.empty()
-                      ? std::string("{}")
-                      : absl::StrCat("{ ", absl::StrJoin(headers, ", "), " }"),
-                  "\n");
-  if (!h.body.empty()) {
-    // A body often carries credentials (form logins, API keys): its size
-    // is enough to debug with.
-    absl::StrAppend(&out, "body = ", kRedacted, "  # ", h.body.size(),
-                    " bytes\n");
-  }
-  std::vector<std::string> codes;
-  for (int c : h.valid_status_codes) codes.push_back(absl::StrCat(c));
-  absl::StrAppend(&out, "valid_status_codes = [", absl::StrJoin(codes, ", "),
-                  "]", codes.empty() ? "  # any 2xx" : "", "\n");
-  absl::StrAppend(&out, "fail_if_body_matches_regexp = ",
-                  Patterns(h.fail_if_body_matches_regexp), "\n");
-  absl::StrAppend(&out, "fail_if_body_not_matches_regexp = ",
-                  Patterns(h.fail_if_body_not_matches_regexp), "\n");
-  absl::StrAppend(&out, "fail_if_header_matches = ",
-                  HeaderMatches(h.fail_if_header_matches), "\n");
-  absl::StrAppend(&out, "fail_if_header_not_matches = ",
-                  HeaderMatches(h.fail_if_header_not_matches), "\n");
-  absl::StrAppend(
-      &out, "follow_redirects = ", h.follow_redirects ? "true" : "false", "\n");
-  absl::StrAppend(&out, "max_redirects = ", h.max_redirects, "\n");
-  absl::StrAppend(
-      &out, "http_version = ",
-      h.http_version == config::HttpVersion::kHttp2 ? "\"2\"" : "\"1.1\"",
-      "\n");
-  absl::StrAppend(&out, "reuse_connections = ",
-                  h.reuse_connections ? "true" : "false", "\n");
-  if (h.body_size_limit.has_value()) {
-    absl::StrAppend(&out, "body_size_limit = ", *h.body_size_limit, "\n");
-  }
-  if (!h.proxy_url.empty()) {
-    absl::StrAppend(&out, "proxy_url = ", Quote(RedactUrlUserinfo(h.proxy_url)),
-                    "\n");
-  }
-  // Credentials configured outside the headers (bearer token, basic auth)
-  // are never rendered, not even as a placeholder.
-
-  const config::TlsConfig& t = h.tls;
-  absl::StrAppend(&out, "\n[modules.", m.name, ".http.tls]\n");
-  absl::StrAppend(&out, "ca_file = ", Quote(t.ca_file), "\n");
-  absl::StrAppend(&out, "cert_file = ", Quote(t.cert_file), "\n");
-  absl::StrAppend(&out, "key_file = ", Quote(t.key_file), "\n");
-  absl::StrAppend(&out, "server_name = ", Quote(t.server_name), "\n");
-  absl::StrAppend(&out, "insecure_skip_verify = ",
-                  t.insecure_skip_verify ? "true" : "false", "\n");
-  absl::StrAppend(&out, "min_version = ", Quote(TlsVersionName(t.min_version)),
-                  "\n");
-  return out;
-}
-
 std::string RenderDebug(const DebugInput& in) {
   const probes::ProbeReport& report = *in.report;
   const probes::BurstResult& burst = report.burst;
   const probes::BurstStats& stats = report.stats;
   std::string out;
   absl::StrAppend(&out, "canary_exporter probe debug output\n\n");
-  absl::StrAppend(&out, "target:   ", RedactUrlUserinfo(in.target), "\n");
+  absl::StrAppend(&out, "target:   ", config::RedactUrl(in.target), "\n");
   absl::StrAppend(&out, "module:   ", in.module->name, "\n");
   if (in.finished != absl::UnixEpoch()) {
     absl::StrAppend(&out, "finished: ",
@@ -229,7 +88,7 @@ std::string RenderDebug(const DebugInput& in) {
   }
 
   absl::StrAppend(&out, "\n--- module config (resolved, secrets redacted)\n",
-                  RenderModuleConfig(*in.module));
+                  config::RenderModule(*in.module));
 
   absl::StrAppend(&out,
                   "\n--- requests, in order of completion (offsets "

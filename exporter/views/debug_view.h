@@ -9,10 +9,9 @@
 //                                       decision.explanation,
 //                                   .report = &report});
 //
-// Secrets: the values of credential headers (Authorization, Cookie,
-// Proxy-Authorization and any name containing token, secret, password,
-// api-key or auth), the request body, bearer tokens, basic-auth passwords
-// and URL user:password@ parts are never printed.
+// Secrets: the module is rendered by config::RenderModule and the target by
+// config::RedactUrl (config/redact.h), the rule every config render follows:
+// each secret is printed as <secret>, its value never.
 // Thread-safety: pure functions. Errors: none.
 #ifndef CANARY_EXPORTER_VIEWS_DEBUG_VIEW_H_
 #define CANARY_EXPORTER_VIEWS_DEBUG_VIEW_H_
@@ -27,14 +26,6 @@
 #include "probes/prober.h"
 
 namespace canary::exporter {
-
-inline constexpr char kRedacted[] = "<redacted>";
-
-// Whether the value of request header `name` must never be shown.
-bool IsCredentialHeader(absl::string_view name);
-
-// The module as TOML-like text with every secret replaced by <redacted>.
-std::string RenderModuleConfig(const config::Module& module);
 
 struct DebugInput {
   const config::Module* module = nullptr;  // never null

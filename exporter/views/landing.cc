@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "config/redact.h"
 #include "exporter/process/version.h"
 #include "exporter/views/report_format.h"
 
@@ -42,7 +43,9 @@ std::string RenderLandingPage(const LandingInput& in) {
       "<tr><th>module</th><th>burst</th><th>request timeout</th>"
       "<th>thresholds</th></tr>\n",
       modules, "</table>\n", RenderRecentProbes(*in.history),
-      "</body>\n</html>\n");
+      "<h2>Configuration</h2>\n<p>Effective, defaults included; every "
+      "secret shows as &lt;secret&gt;.</p>\n<pre>",
+      EscapeHtml(config::RenderConfig(config)), "</pre>\n</body>\n</html>\n");
 }
 
 }  // namespace canary::exporter

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "config/redact.h"
 #include "exporter/views/charts.h"
 #include "exporter/views/report_format.h"
 #include "probes/stats.h"
@@ -18,7 +19,7 @@ ProbeRecord MakeProbeRecord(const config::Module& module,
   ProbeRecord r;
   r.finished = finished;
   r.module = module.name;
-  r.target = RedactUrlUserinfo(target);
+  r.target = config::RedactUrl(target);
   r.success = report.success;
   r.planned = report.burst.planned;
   r.sent = static_cast<int64_t>(report.burst.requests.size());

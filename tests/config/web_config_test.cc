@@ -155,7 +155,20 @@ TEST(SecretHeaderTest, CredentialHeadersAreSecretsCaseInsensitively) {
   EXPECT_TRUE(IsSecretHeader("proxy-authorization"));
   EXPECT_TRUE(IsSecretHeader("COOKIE"));
   EXPECT_FALSE(IsSecretHeader("X-Canary"));
-  EXPECT_FALSE(IsSecretHeader("Authorization-Hint"));
+}
+
+// One rule for every render: any header whose name says it carries a
+// credential is a secret, not only the three standard ones.
+TEST(SecretHeaderTest, NamesThatSayCredentialAreSecrets) {
+  for (const char* name :
+       {"X-Auth-Token", "X-API-Key", "Api_Key", "X-Session-Id",
+        "X-Client-Secret", "X-Password", "Authorization-Hint"}) {
+    EXPECT_TRUE(IsSecretHeader(name)) << name;
+  }
+  for (const char* name :
+       {"X-Canary", "Accept", "Content-Type", "User-Agent", "Host"}) {
+    EXPECT_FALSE(IsSecretHeader(name)) << name;
+  }
 }
 
 TEST_F(WebConfigTest, RenderedConfigRedactsEverySecretAndLoadsBack) {
@@ -166,7 +179,9 @@ TEST_F(WebConfigTest, RenderedConfigRedactsEverySecretAndLoadsBack) {
       "[modules.tok.http]\n"
       "bearer_token = \"TOKEN-INLINE\"\n"
       "headers = { Cookie = \"session=COOKIE-VALUE\", X-Canary = \"1\", "
-      "Proxy-Authorization = \"Basic PROXY-CRED\" }\n"
+      "Proxy-Authorization = \"Basic PROXY-CRED\", "
+      "X-Api-Key = \"API-KEY-VALUE\" }\n"
+      "method = \"POST\"\nbody = \"user=u&password=BODY-VALUE\"\n"
       "proxy_url = \"http://proxyuser:PROXY-PASS@127.0.0.1:3128\"\n"
       "[modules.basic.http]\n"
       "basic_auth = { username = \"bob\", password_file = \"",
@@ -175,12 +190,15 @@ TEST_F(WebConfigTest, RenderedConfigRedactsEverySecretAndLoadsBack) {
   const std::string out = RenderConfig(c);
   for (const char* secret :
        {"TOKEN-INLINE", "COOKIE-VALUE", "PROXY-CRED", "PROXY-PASS",
-        "PW-FROM-FILE", "n23Dp63E8ixmMpOvmlS5Qu"}) {
+        "PW-FROM-FILE", "n23Dp63E8ixmMpOvmlS5Qu", "API-KEY-VALUE",
+        "BODY-VALUE"}) {
     EXPECT_THAT(out, Not(HasSubstr(secret))) << secret;
   }
   EXPECT_THAT(out, HasSubstr("bearer_token = \"<secret>\""));
   EXPECT_THAT(out, HasSubstr("\"Cookie\" = \"<secret>\""));
   EXPECT_THAT(out, HasSubstr("\"X-Canary\" = \"1\""));
+  EXPECT_THAT(out, HasSubstr("\"X-Api-Key\" = \"<secret>\""));
+  EXPECT_THAT(out, HasSubstr("body = \"<secret>\"  # 26 bytes"));
   EXPECT_THAT(out, HasSubstr("username = \"bob\", password = \"<secret>\""));
   EXPECT_THAT(out, HasSubstr("\"alice\" = \"<secret>\""));
   EXPECT_THAT(out, HasSubstr("127.0.0.1:3128"));
@@ -192,7 +210,7 @@ TEST_F(WebConfigTest, RenderedConfigRedactsEverySecretAndLoadsBack) {
   ASSERT_OK_AND_ASSIGN(Config back, LoadConfig(RenderConfig(no_web), "r.toml"));
   ASSERT_NE(back.FindModule("tok"), nullptr);
   EXPECT_EQ(back.FindModule("tok")->http.bearer_token, "<secret>");
-  EXPECT_EQ(back.FindModule("tok")->http.headers.size(), 3u);
+  EXPECT_EQ(back.FindModule("tok")->http.headers.size(), 4u);
   EXPECT_EQ(back.FindModule("tok")->burst.requests,
             c.FindModule("tok")->burst.requests);
   EXPECT_EQ(RenderModule(*back.FindModule("basic")),

@@ -16,9 +16,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "base/clock.h"
 #include "config/config.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "probes/curl_transport.h"
 #include "probes/metric_names.h"
 #include "probes/prober.h"
 #include "probes/result.h"
@@ -36,6 +38,7 @@ using ::canary::probes::ProbeReport;
 using ::canary::probes::ResultClass;
 using ::testing::AllOf;
 using ::testing::Each;
+using ::testing::ElementsAre;
 using ::testing::Ge;
 using ::testing::Le;
 using ::testing::Optional;
@@ -351,6 +354,62 @@ TEST_F(BurstTest, HeaderCheckFailsAsValidation) {
   r = RunProbe(target_->Url("/header?name=X-Canary&value=good"), m);
   ASSERT_EQ(r.burst.requests.size(), 1u);
   EXPECT_EQ(r.burst.requests[0].result(), ResultClass::kSuccess);
+}
+
+// The per-VU cookie jar, on the target's /login -> /members flow: a cookie
+// set on a redirect is sent on the redirected request, and a new iteration
+// (every request of a single-request module) starts without the cookies of
+// the previous one.
+TEST_F(BurstTest, CookieSetOnARedirectIsSentOnTheRedirectedRequest) {
+  ProbeReport r = RunProbe(target_->Url("/login"), RequestsModule(1));
+  ASSERT_EQ(r.burst.requests.size(), 1u);
+  EXPECT_EQ(r.burst.requests[0].result(), ResultClass::kSuccess)
+      << r.burst.error(r.burst.requests[0]);
+  EXPECT_EQ(r.burst.requests[0].status_code(), 200);
+  EXPECT_EQ(target_->Hits("/members"), 1);
+  EXPECT_TRUE(r.success);
+}
+
+// Closed model, 2 VUs x 3 iterations each: every iteration logs in afresh;
+// a cookie kept from the VU's previous iteration would make /login say 400.
+TEST_F(BurstTest, CookiesDoNotLeakIntoTheNextIterationOfAVu) {
+  ProbeReport r = RunProbe(target_->Url("/login"),
+                           RequestsModule(/*requests=*/6, /*vus=*/2));
+  std::vector<int> statuses;
+  for (const probes::RequestResult& q : r.burst.requests) {
+    statuses.push_back(q.status_code());
+  }
+  EXPECT_THAT(statuses, ElementsAre(200, 200, 200, 200, 200, 200));
+  EXPECT_EQ(target_->Hits("/login"), 6);
+  EXPECT_EQ(target_->Hits("/members"), 6);
+}
+
+// The transport's side of the seam scenarios use: without new_iteration the
+// slot's jar is kept (the second /login carries the session and is
+// refused); with it the jar is emptied again.
+TEST_F(BurstTest, TransportKeepsTheCookieJarUntilANewIteration) {
+  const config::Module m = RequestsModule(3);
+  ASSERT_OK_AND_ASSIGN(probes::Target t,
+                       probes::ParseTarget(target_->Url("/login")));
+  ASSERT_OK_AND_ASSIGN(
+      std::unique_ptr<probes::Transport> transport,
+      probes::NewCurlTransport(t, m, /*slots=*/1, RealClock::Get()));
+  auto run = [&](uint64_t id, bool new_iteration) {
+    EXPECT_THAT(transport->Start({.slot = 0,
+                                  .id = id,
+                                  .timeout = absl::Seconds(5),
+                                  .new_iteration = new_iteration}),
+                IsOk());
+    std::vector<probes::Completion> done;
+    const absl::Time until = absl::Now() + absl::Seconds(6);
+    while (done.empty() && absl::Now() < until) {
+      EXPECT_THAT(transport->Wait(until, &done), IsOk());
+    }
+    return done.empty() ? 0 : done[0].status_code;
+  };
+  EXPECT_EQ(run(1, true), 200);
+  EXPECT_EQ(run(2, false), 400);  // same session: /login refuses the cookie
+  EXPECT_EQ(run(3, true), 200);
 }
 
 class TlsBurstTest : public ::testing::Test {

@@ -367,6 +367,36 @@ TEST(ParseTargetTest, KeepsTheNormalizedUrlAndItsParts) {
   EXPECT_EQ(bare.path_and_query, "/");
 }
 
+// Prometheus and Alloy percent-encode the target parameter; encoded once
+// more (e.g. by a relabelling that already encoded it), the ':' before the
+// port arrives as %3A. blackbox_exporter decodes it; so do we, in host:port
+// only: escapes in userinfo, path and query keep their meaning.
+TEST(ParseTargetTest, DecodesAPercentEncodedColonInHostPort) {
+  ASSERT_OK_AND_ASSIGN(Target a, ParseTarget("127.0.0.1%3A8080"));
+  EXPECT_EQ(a.host, "127.0.0.1");
+  EXPECT_EQ(a.port, 8080);
+  EXPECT_EQ(a.url, "http://127.0.0.1:8080/");
+  ASSERT_OK_AND_ASSIGN(Target b,
+                       ParseTarget("https://example.com%3a8443/a%2Fb?q=x%26y"));
+  EXPECT_EQ(b.host, "example.com");
+  EXPECT_EQ(b.port, 8443);
+  EXPECT_EQ(b.path_and_query, "/a%2Fb?q=x%26y");
+  ASSERT_OK_AND_ASSIGN(Target c, ParseTarget("http://u:p%40ss@h%3A81/"));
+  EXPECT_EQ(c.host, "h");
+  EXPECT_EQ(c.port, 81);
+  EXPECT_EQ(c.url, "http://u:p%40ss@h:81/");
+  // A whole URL encoded once more, as blackbox's own tests send it.
+  ASSERT_OK_AND_ASSIGN(Target d, ParseTarget("http%3A%2F%2F127.0.0.1%3A9%2Fx"));
+  EXPECT_EQ(d.url, "http://127.0.0.1:9/x");
+  // A decoded control byte is refused, never sent; the error hides the
+  // credentials.
+  EXPECT_THAT(
+      ParseTarget("http://u:PW@h%0A%3A80/"),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               ::testing::AllOf(HasSubstr("control byte"),
+                                HasSubstr("\"http://<secret>@h%0A%3A80/\""))));
+}
+
 TEST(ParseTargetTest, SaysWhatIsWrong) {
   EXPECT_THAT(ParseTarget(""), StatusIs(absl::StatusCode::kInvalidArgument,
                                         HasSubstr("target is empty")));

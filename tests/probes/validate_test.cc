@@ -68,6 +68,32 @@ TEST(CheckResponseTest, HeaderChecksAreCaseInsensitiveAndMissingFails) {
   EXPECT_EQ(why, "header content-type did not match /json/");
 }
 
+// A repeated header (two Set-Cookie lines) is judged as blackbox_exporter
+// judges it: fail_if_header_not_matches passes when any value matches,
+// fail_if_header_matches fails when any value matches.
+TEST(CheckResponseTest, RepeatedHeaderNotMatchesPassesWhenAnyValueMatches) {
+  config::HttpConfig http;
+  http.fail_if_header_not_matches = {{"Set-Cookie", Re("^session="), false}};
+  std::string why;
+  Headers two = {{"Set-Cookie", "theme=dark"}, {"set-cookie", "session=1"}};
+  EXPECT_EQ(CheckResponse(200, two, "", http, &why), ResultClass::kSuccess)
+      << why;
+  Headers none = {{"Set-Cookie", "theme=dark"}, {"Set-Cookie", "lang=en"}};
+  EXPECT_EQ(CheckResponse(200, none, "", http, &why), ResultClass::kValidation);
+  EXPECT_EQ(why, "header Set-Cookie did not match /^session=/ (2 values)");
+}
+
+TEST(CheckResponseTest, RepeatedHeaderMatchesFailsWhenAnyValueMatches) {
+  config::HttpConfig http;
+  http.fail_if_header_matches = {{"Set-Cookie", Re("^debug="), false}};
+  std::string why;
+  Headers two = {{"Set-Cookie", "session=1"}, {"Set-Cookie", "debug=on"}};
+  EXPECT_EQ(CheckResponse(200, two, "", http, &why), ResultClass::kValidation);
+  EXPECT_EQ(why, "header Set-Cookie matched /^debug=/");
+  Headers clean = {{"Set-Cookie", "session=1"}, {"Set-Cookie", "lang=en"}};
+  EXPECT_EQ(CheckResponse(200, clean, "", http, &why), ResultClass::kSuccess);
+}
+
 TEST(CheckResponseTest, NeedsBodyAndHeadersOnlyWithChecks) {
   config::HttpConfig http;
   EXPECT_FALSE(NeedsBody(http));

@@ -178,6 +178,36 @@ void SlowBody(TargetServer* server, mg_connection* conn) {
   mg_write(conn, "ok", 2);
 }
 
+// A login as sites do it: /login sets a session cookie and redirects to
+// /members, which refuses a request without it. /login refuses a request
+// that already carries the cookie, so a session that leaked from an earlier
+// request (iteration) shows as a 400.
+constexpr char kSessionCookie[] = "canary_session=s1";
+
+bool HasSessionCookie(mg_connection* conn) {
+  const char* cookie = mg_get_header(conn, "Cookie");
+  return cookie != nullptr && absl::string_view(cookie).find(kSessionCookie) !=
+                                  absl::string_view::npos;
+}
+
+void Login(TargetServer*, mg_connection* conn) {
+  if (HasSessionCookie(conn)) {
+    Respond(conn, 400, "session cookie sent to /login");
+    return;
+  }
+  Respond(conn, 302, "",
+          {{"Set-Cookie", absl::StrCat(kSessionCookie, "; Path=/")},
+           {"Location", "/members"}});
+}
+
+void Members(TargetServer*, mg_connection* conn) {
+  if (!HasSessionCookie(conn)) {
+    Respond(conn, 400, "no session cookie");
+    return;
+  }
+  Respond(conn, 200, "members");
+}
+
 // Connects to and disconnects from 127.0.0.1:port, ignoring failures.
 void Poke(int port) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -250,7 +280,14 @@ absl::StatusOr<std::unique_ptr<TargetServer>> TargetServer::Start(
       {"/close", &Close}, {"/body", &Body},     {"/redirect", &Redirect},
       {"/loop", &Loop},   {"/header", &Header}, {"/slowbody", &SlowBody},
   };
-  for (const auto& [path, endpoint] : endpoints) {
+  const std::pair<const char*, Endpoint> login_endpoints[] = {
+      {"/login", &Login},
+      {"/members", &Members},
+  };
+  std::vector<std::pair<const char*, Endpoint>> all(std::begin(endpoints),
+                                                    std::end(endpoints));
+  all.insert(all.end(), std::begin(login_endpoints), std::end(login_endpoints));
+  for (const auto& [path, endpoint] : all) {
     self->handlers_.push_back(
         std::make_unique<EndpointHandler>(self.get(), path, endpoint));
     self->server_->addHandler(path, self->handlers_.back().get());

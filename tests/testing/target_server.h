@@ -20,6 +20,9 @@
 //   /header?name=X&value=Y   200 "ok" with the response header X: Y
 //   /slowbody?ms=N           headers (Content-Length: 2) at once, "ok" N ms
 //   later
+//   /login                   302 to /members with Set-Cookie canary_session;
+//                            400 when the request already sends that cookie
+//   /members                 200 "members" with the cookie, 400 without
 // Keep-alive is on, so connection reuse is observable. Waits (/delay,
 // /slowbody) end early when the server stops, so a stop never waits for them.
 //

@@ -68,7 +68,7 @@ TEST_F(HandlersDebugTest, DebugTrueAnswersPlainTextWithConfigBudgetAndMetrics) {
   EXPECT_THAT(r.content_type, StartsWith("text/plain"));
   EXPECT_THAT(r.body, HasSubstr("--- module config"));
   EXPECT_THAT(r.body, HasSubstr("\"X-Canary\" = \"1\""));
-  EXPECT_THAT(r.body, HasSubstr("\"Authorization\" = <redacted>"));
+  EXPECT_THAT(r.body, HasSubstr("\"Authorization\" = \"<secret>\""));
   EXPECT_THAT(r.body, HasSubstr("budget:   9s (X-Prometheus-Scrape-Timeout-"
                                 "Seconds 10 minus --timeout-offset 1s)"));
   EXPECT_THAT(r.body, HasSubstr("--- requests"));

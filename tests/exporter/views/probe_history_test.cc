@@ -153,7 +153,7 @@ TEST(ProbeRecordTest, RendersChartsDebugAndEscapedRow) {
   EXPECT_THAT(rec->debug_text, HasSubstr("--- requests"));
   const std::string html = RenderRecentProbes(h);
   EXPECT_THAT(html, HasSubstr("module <code>m&lt;x&gt;</code>"));
-  EXPECT_THAT(html, HasSubstr("http://&lt;redacted&gt;@h/&lt;p&gt;"));
+  EXPECT_THAT(html, HasSubstr("http://&lt;secret&gt;@h/&lt;p&gt;"));
   EXPECT_THAT(html, HasSubstr("href=\"/debug?id=1\""));
   EXPECT_THAT(html, HasSubstr("class=\"chart latency-histogram\""));
   EXPECT_THAT(html, HasSubstr("class=\"chart timeline\""));
