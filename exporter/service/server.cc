@@ -9,7 +9,8 @@ namespace canary::exporter {
 
 Server::Server(const ServerOptions& options, probes::Prober* prober,
                ConfigStore* store, SelfMetrics* metrics, int num_threads)
-    : handlers_(prober, store, metrics,
+    : metrics_(metrics),
+      handlers_(prober, store, metrics,
                 HandlerOptions{.timeout_offset = options.timeout_offset,
                                .history_limit = options.history_limit,
                                .worker_threads = num_threads},
@@ -33,17 +34,29 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
                          .min_version = web.tls_min_version};
   }
   Handlers* handlers = &server->handlers_;
-  absl::StatusOr<std::unique_ptr<HttpServer>> http =
-      HttpServer::Start({.listen_address = options.listen_address,
-                         .num_threads = num_threads,
-                         .tls = std::move(tls),
-                         .logger = options.logger},
-                        [handlers](const HttpRequest& request) {
-                          return handlers->Handle(request);
-                        });
+  absl::StatusOr<std::unique_ptr<HttpServer>> http = HttpServer::Start(
+      {.listen_address = options.listen_address,
+       .num_threads = num_threads,
+       .tls = std::move(tls),
+       .limits = {.max_connections = web.max_connections,
+                  .max_connections_per_client = web.max_connections_per_client,
+                  .head_timeout = web.request_head_timeout},
+       .logger = options.logger},
+      [handlers](const HttpRequest& request) {
+        return handlers->Handle(request);
+      });
   if (!http.ok()) return http.status();
   server->http_ = *std::move(http);
+  HttpServer* edge = server->http_.get();
+  metrics->SetEdgeSource([edge] { return edge->edge_stats(); });
   return server;
+}
+
+Server::~Server() { Stop(); }
+
+void Server::Stop() {
+  if (metrics_ != nullptr) metrics_->SetEdgeSource(nullptr);
+  if (http_ != nullptr) http_->Stop();
 }
 
 }  // namespace canary::exporter

@@ -12,7 +12,7 @@
 // for a free port. CivetWeb here has no IPv6.
 // With [web] tls_cert_file set (read from the store at Start: changing it
 // needs a restart; the certificate files themselves are reloaded when they
-// change, exporter/http/tls_listener.h), the address is served over HTTPS.
+// change, exporter/http/edge_listener.h), the address is served over HTTPS.
 // Thread-safety: Start/Stop from one thread; requests are served on
 // `num_threads` HTTP workers (a burst blocks one for seconds); 0 sizes
 // the pool from the config at Start: WorkerThreadsFor(server limits).
@@ -60,12 +60,14 @@ class Server {
   // "127.0.0.1:PORT" for a wildcard address, else "HOST:PORT".
   std::string address() const { return http_->address(); }
   // Stops accepting, waits for requests in progress, and returns. Idempotent.
-  void Stop() { http_->Stop(); }
+  void Stop();
+  ~Server();
 
  private:
   Server(const ServerOptions& options, probes::Prober* prober,
          ConfigStore* store, SelfMetrics* metrics, int num_threads);
 
+  SelfMetrics* const metrics_;
   Handlers handlers_;
   // Declared after handlers_ so that it stops (joining every request in
   // progress) before the handlers go.
