@@ -195,7 +195,7 @@ struct WebConfig {
   std::map<std::string, std::string> basic_auth_users;
   // The front listener's limits (exporter/http/edge_listener.h).
   int max_connections = 4096;
-  int max_connections_per_client = 256;
+  int max_connections_per_client = 1024;
   absl::Duration request_head_timeout = absl::Seconds(10);
 
   bool tls_enabled() const { return !tls_cert_file.empty(); }

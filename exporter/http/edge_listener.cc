@@ -404,33 +404,29 @@ class EdgeListenerImpl : public EdgeListener {
   }
 
   // Applies the connection limits to a new connection, then waits for its
-  // head.
+  // head. Over a limit, the oldest connection still without a head goes.
   void Admit(int fd, std::string client) {
     const EdgeLimits& limits = options_.limits;
-    int client_open = 0;
-    int64_t open = 0;
-    {
-      canary::MutexLock lock(&mu_);
-      auto it = per_client_.find(client);
-      client_open = it == per_client_.end() ? 0 : it->second;
-      open = open_;
-    }
-    if (client_open >= limits.max_connections_per_client) {
-      auto it = waiting_by_client_.find(client);
-      if (it == waiting_by_client_.end() || it->second.empty()) {
-        CountShed(&EdgeStats::shed_per_client);
-        close(fd);
-        return;
+    while (true) {
+      auto mine = waiting_by_client_.find(client);
+      if (mine == waiting_by_client_.end() ||
+          mine->second.size() <
+              static_cast<size_t>(limits.max_connections_per_client)) {
+        break;
       }
-      Shed(waiting_.at(it->second.front()).get(), &EdgeStats::shed_per_client);
-    } else if (open >= limits.max_connections) {
+      ShedUnlessComplete(mine->second.front(), &EdgeStats::shed_per_client);
+    }
+    while (true) {
+      {
+        canary::MutexLock lock(&mu_);
+        if (open_ < limits.max_connections) break;
+      }
       if (by_age_.empty()) {
         CountShed(&EdgeStats::shed_max_connections);
         close(fd);
         return;
       }
-      Shed(waiting_.at(by_age_.front()).get(),
-           &EdgeStats::shed_max_connections);
+      ShedUnlessComplete(by_age_.front(), &EdgeStats::shed_max_connections);
     }
     auto w = std::make_unique<Waiting>();
     w->fd = fd;
@@ -453,7 +449,6 @@ class EdgeListenerImpl : public EdgeListener {
     w->by_age = by_age_.insert(by_age_.end(), fd);
     {
       canary::MutexLock lock(&mu_);
-      ++per_client_[client];
       ++open_;
       ++waiting_count_;
     }
@@ -483,6 +478,15 @@ class EdgeListenerImpl : public EdgeListener {
     Close(w);
   }
 
+  // Reads what waiting connection `fd` has sent (its head may be in the
+  // socket already, accepted in the same burst); sheds it if still
+  // incomplete. Either way it is no longer waiting afterwards.
+  void ShedUnlessComplete(int fd, int64_t EdgeStats::*reason) {
+    Read(waiting_.at(fd).get());
+    auto it = waiting_.find(fd);
+    if (it != waiting_.end()) Shed(it->second.get(), reason);
+  }
+
   // Forgets a waiting connection; `keep_socket` when it moves to a relay.
   void Close(Waiting* w, bool keep_socket = false) {
     epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, w->fd, nullptr);
@@ -493,19 +497,13 @@ class EdgeListenerImpl : public EdgeListener {
     {
       canary::MutexLock lock(&mu_);
       --waiting_count_;
-      if (!keep_socket) Release(w->client);
+      if (!keep_socket) --open_;
     }
     if (!keep_socket) {
       if (w->ssl != nullptr) SSL_free(w->ssl);
       close(w->fd);
     }
     waiting_.erase(w->fd);  // deletes w
-  }
-
-  void Release(const std::string& client) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    --open_;
-    auto it = per_client_.find(client);
-    if (--it->second == 0) per_client_.erase(it);
   }
 
   void ExpireHeads() {
@@ -592,7 +590,6 @@ class EdgeListenerImpl : public EdgeListener {
     const int fd = w->fd;
     SSL* ssl = w->ssl;
     std::string buffered = std::move(w->buffered);
-    std::string client = w->client;
     Close(w, /*keep_socket=*/true);
     SetBlocking(fd);
     SetTimeouts(fd, options_.io_timeout);
@@ -602,14 +599,12 @@ class EdgeListenerImpl : public EdgeListener {
       relayed_fds_.insert(fd);
     }
     threads_.emplace(
-        id, std::thread([this, fd, ssl, id, buffered = std::move(buffered),
-                         client = std::move(client)] {
-          Relay(fd, ssl, buffered, client, id);
+        id, std::thread([this, fd, ssl, id, buffered = std::move(buffered)] {
+          Relay(fd, ssl, buffered, id);
         }));
   }
 
-  void Relay(int client_fd, SSL* ssl, const std::string& buffered,
-             const std::string& client, int64_t id) {
+  void Relay(int client_fd, SSL* ssl, const std::string& buffered, int64_t id) {
     int backend_port = -1;
     const int backend = Connect(&backend_port);
     // The head alone, then end of input: no endpoint reads a request body,
@@ -633,7 +628,7 @@ class EdgeListenerImpl : public EdgeListener {
     if (backend_port >= 0) relayed_ports_.erase(backend_port);
     relayed_fds_.erase(client_fd);
     close(client_fd);
-    Release(client);
+    --open_;
     finished_.push_back(id);
   }
 
@@ -718,6 +713,7 @@ class EdgeListenerImpl : public EdgeListener {
   // The accept loop's own state.
   absl::flat_hash_map<int, std::unique_ptr<Waiting>> waiting_;  // by fd
   std::list<int> by_age_;  // waiting fds, oldest first (= by deadline)
+  // Waiting fds by client address, oldest first: the per-client limit.
   absl::flat_hash_map<std::string, std::list<int>> waiting_by_client_;
   bool accept_paused_ = false;
   SteadyClock::time_point accept_resume_;
@@ -728,10 +724,9 @@ class EdgeListenerImpl : public EdgeListener {
   mutable canary::Mutex mu_;
   CtxPtr ctx_ ABSL_GUARDED_BY(mu_);
   std::string stamp_ ABSL_GUARDED_BY(mu_);
-  // Open connections (waiting and relayed), in all and by client address.
+  // Open connections (waiting and relayed).
   int64_t open_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t waiting_count_ ABSL_GUARDED_BY(mu_) = 0;
-  absl::flat_hash_map<std::string, int> per_client_ ABSL_GUARDED_BY(mu_);
   EdgeStats shed_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<int> relayed_fds_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_set<int> relayed_ports_ ABSL_GUARDED_BY(mu_);

@@ -14,11 +14,12 @@
 // Limits (EdgeLimits): a connection must complete its head within
 // `head_timeout` of being accepted and within `max_head_bytes`; at most
 // `max_connections` are open, at most `max_connections_per_client` from one
-// IP address. A new connection is never refused while an older one still
-// waits for its head: over a limit, the oldest such connection (of that
-// client, or of all) is closed instead. Each closed connection is counted
-// in Stats() by reason. A malformed head is answered with our own fixed
-// 400 (431 when too large), which never echoes the client's bytes.
+// IP address wait for their head. A new connection is never refused while
+// an older one still waits for its head: over a limit, the oldest such
+// connection (of that client, or of all) is closed instead. Each closed
+// connection is counted in Stats() by reason. A malformed head is answered with
+// our own fixed 400 (431 when too large), which never echoes the client's
+// bytes.
 //
 // TLS (EdgeTlsOptions) terminates here with OpenSSL, not in CivetWeb:
 // Debian's CivetWeb 1.15 loads libssl by name at run time, looks up
@@ -66,7 +67,7 @@ struct EdgeTlsOptions {
 // are config::WebConfig's.
 struct EdgeLimits {
   int max_connections = 4096;
-  int max_connections_per_client = 256;
+  int max_connections_per_client = 1024;
   // From accept to the end of the head, TLS handshake included.
   absl::Duration head_timeout = absl::Seconds(10);
   size_t max_head_bytes = kMaxRequestHeadBytes;

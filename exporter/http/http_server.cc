@@ -210,6 +210,7 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
                            .logger = server->logger_});
   if (!edge.ok()) return edge.status();
   server->edge_ = *std::move(edge);
+  server->relay_check_.store(server->edge_.get(), std::memory_order_release);
   server->port_ = server->edge_->port();
   return server;
 }
@@ -217,7 +218,8 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
 HttpServer::~HttpServer() { Stop(); }
 
 bool HttpServer::AcceptsConnection(int remote_port) const {
-  return edge_ != nullptr && edge_->IsRelayed(remote_port);
+  const EdgeListener* edge = relay_check_.load(std::memory_order_acquire);
+  return edge != nullptr && edge->IsRelayed(remote_port);
 }
 
 std::string HttpServer::address() const {

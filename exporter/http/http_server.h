@@ -29,6 +29,7 @@
 #ifndef CANARY_EXPORTER_HTTP_HTTP_SERVER_H_
 #define CANARY_EXPORTER_HTTP_HTTP_SERVER_H_
 
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -94,6 +95,9 @@ class HttpServer {
   int civet_port_ = 0;  // CivetWeb's own, on loopback
   std::unique_ptr<CivetServer> civet_;
   std::unique_ptr<EdgeListener> edge_;
+  // edge_ for CivetWeb's workers: set once the listener runs, after
+  // CivetWeb's threads started (nothing else orders the two).
+  std::atomic<const EdgeListener*> relay_check_{nullptr};
 };
 
 }  // namespace canary::exporter

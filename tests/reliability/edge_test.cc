@@ -52,7 +52,7 @@ using ::testing::Not;
 
 constexpr int kIdle = 2000;
 constexpr int kSlow = 200;
-constexpr int kIdleSources = 8;  // 127.0.0.2..9: 250 each, under 256
+constexpr int kIdleSources = 8;  // 127.0.0.2..9: 250 each
 constexpr absl::Duration kHold = absl::Seconds(20);
 constexpr absl::Duration kAnswerBound = absl::Seconds(1);
 
