@@ -375,6 +375,10 @@ row 6c "RSS after all of the above, incl. the throughput bursts (MiB)" "$(fmt "$
   "$(fmt "$(calc "$exp_idle_bench/1024")" 1) idle" "$(fmt "$(calc "$exp_idle_after/$exp_idle_bench")" 2)" "<= 64 MiB" \
   "$(verdict "$exp_idle_after <= 65536")"
 
+# --- 8. the exporter's own port under idle connections (bench/edge.sh) -------------------
+log "edge: /-/healthy with 0, 100 and 2000 idle connections"
+"$BENCH/edge.sh" "$EXPORTER" $( ((SMOKE)) && echo --smoke) >>"$ROWS"
+
 # --- report ------------------------------------------------------------------------------
 cpu_model=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 echo

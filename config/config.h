@@ -48,6 +48,9 @@ inline constexpr int64_t kDefaultKeptBody = int64_t{1} << 20;   // 1MiB
 inline constexpr int64_t kMaxBodyFileSize = int64_t{16} << 20;  // 16MiB
 inline constexpr int kMaxConcurrentProbes = 10000;
 inline constexpr int kMaxInflightRequests = 100000;
+// [web] connection limits of the exporter's own port.
+inline constexpr int kMaxWebConnections = 1000000;
+inline constexpr absl::Duration kMaxRequestHeadTimeout = absl::Minutes(5);
 
 // A k6-style threshold, e.g. "p(95)<200ms" or "error_rate<0.01".
 struct Threshold {
@@ -218,6 +221,10 @@ struct WebConfig {
   TlsConfig::Version tls_min_version = TlsConfig::Version::kTls12;
   // user name -> bcrypt hash ($2a$, $2b$ or $2y$); empty: no auth.
   std::map<std::string, std::string> basic_auth_users;
+  // The front listener's limits (exporter/http/edge_listener.h).
+  int max_connections = 4096;
+  int max_connections_per_client = 1024;
+  absl::Duration request_head_timeout = absl::Seconds(10);
 
   bool tls_enabled() const { return !tls_cert_file.empty(); }
 };

@@ -231,6 +231,18 @@ std::string RenderWeb(const WebConfig& web) {
     absl::StrAppend(&out, "basic_auth_users = { ", absl::StrJoin(users, ", "),
                     " }\n");
   }
+  const WebConfig defaults;
+  if (web.max_connections != defaults.max_connections) {
+    absl::StrAppend(&out, "max_connections = ", web.max_connections, "\n");
+  }
+  if (web.max_connections_per_client != defaults.max_connections_per_client) {
+    absl::StrAppend(&out, "max_connections_per_client = ",
+                    web.max_connections_per_client, "\n");
+  }
+  if (web.request_head_timeout != defaults.request_head_timeout) {
+    absl::StrAppend(&out, "request_head_timeout = ",
+                    Duration(web.request_head_timeout), "\n");
+  }
   return out.empty() ? out : absl::StrCat("[web]\n", out);
 }
 

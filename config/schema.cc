@@ -583,6 +583,12 @@ const Table<WebConfig>& WebTable() {
                 }
                 return out;
               })),
+          Field("max_connections", &W::max_connections,
+                IntIn<int>(1, kMaxWebConnections)),
+          Field("max_connections_per_client", &W::max_connections_per_client,
+                IntIn<int>(1, kMaxWebConnections)),
+          Field("request_head_timeout", &W::request_head_timeout,
+                DurationIn(false, kMaxRequestHeadTimeout)),
       },
       // Structure before values and files.
       [](const Value& t, W&) -> absl::Status {

@@ -17,8 +17,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "civetweb.h"
+#include "exporter/http/edge_listener.h"
 #include "exporter/http/listen_address.h"
-#include "exporter/http/tls_listener.h"
 
 namespace canary::exporter {
 namespace {
@@ -73,11 +73,12 @@ int BeginRequest(mg_connection* conn) {
       static_cast<HttpServer*>(const_cast<void*>(civet->getUserContext()));
 
   if (!server->AcceptsConnection(info->remote_port)) {
-    // With [web] TLS on, only the TLS listener may reach CivetWeb's
-    // loopback port: a local client must not bypass TLS and mTLS.
+    // Only the front listener may reach CivetWeb's loopback port: a local
+    // client must not bypass its head checks, TLS and mTLS.
     static constexpr char kRefused[] =
         "HTTP/1.1 421 Misdirected Request\r\nContent-Type: text/plain\r\n"
-        "Content-Length: 20\r\nConnection: close\r\n\r\nuse the TLS listener";
+        "Content-Length: 28\r\nConnection: close\r\n\r\nuse the exporter's own "
+        "port\n";
     mg_write(conn, kRefused, sizeof(kRefused) - 1);
     return 421;
   }
@@ -161,11 +162,8 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
       new HttpServer(options, std::move(handler)));
   server->host_ = host;
 
-  // With TLS, CivetWeb serves plain HTTP on loopback behind TlsListener.
-  const std::string ports =
-      options.tls.has_value()
-          ? std::string("127.0.0.1:0")
-          : (host.empty() ? absl::StrCat(port) : absl::StrCat(host, ":", port));
+  // CivetWeb serves plain HTTP on loopback behind EdgeListener.
+  const std::string ports = "127.0.0.1:0";
   std::vector<std::string> civet_options = {
       "listening_ports",
       ports,
@@ -176,9 +174,10 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
       // The handler answers every path; never serve files.
       "enable_directory_listing",
       "no",
-      // Request line plus headers; CivetWeb answers 400 beyond it.
+      // Heads arrive complete and checked (edge_listener.h); this only
+      // has to be at least the listener's bound.
       "max_request_size",
-      absl::StrCat(kMaxRequestHeadBytes),
+      absl::StrCat(options.limits.max_head_bytes + 1024),
   };
   CivetCallbacks callbacks;
   callbacks.log_message = LogMessage;
@@ -202,27 +201,25 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
     return absl::InternalError(absl::StrCat(
         "listening on ", options.listen_address, " but no port is bound"));
   }
-  server->civet_port_ = server->port_ = bound[0].port;
-  if (options.tls.has_value()) {
-    absl::StatusOr<std::unique_ptr<TlsListener>> tls =
-        TlsListener::Start({.listen_address = options.listen_address,
-                            .cert_file = options.tls->cert_file,
-                            .key_file = options.tls->key_file,
-                            .client_ca_file = options.tls->client_ca_file,
-                            .min_version = options.tls->min_version,
-                            .backend_port = server->civet_port_,
-                            .logger = server->logger_});
-    if (!tls.ok()) return tls.status();
-    server->tls_ = *std::move(tls);
-    server->port_ = server->tls_->port();
-  }
+  server->civet_port_ = bound[0].port;
+  absl::StatusOr<std::unique_ptr<EdgeListener>> edge =
+      EdgeListener::Start({.listen_address = options.listen_address,
+                           .tls = options.tls,
+                           .backend_port = server->civet_port_,
+                           .limits = options.limits,
+                           .logger = server->logger_});
+  if (!edge.ok()) return edge.status();
+  server->edge_ = *std::move(edge);
+  server->relay_check_.store(server->edge_.get(), std::memory_order_release);
+  server->port_ = server->edge_->port();
   return server;
 }
 
 HttpServer::~HttpServer() { Stop(); }
 
 bool HttpServer::AcceptsConnection(int remote_port) const {
-  return tls_ == nullptr || tls_->IsRelayed(remote_port);
+  const EdgeListener* edge = relay_check_.load(std::memory_order_acquire);
+  return edge != nullptr && edge->IsRelayed(remote_port);
 }
 
 std::string HttpServer::address() const {
@@ -232,11 +229,10 @@ std::string HttpServer::address() const {
 
 void HttpServer::Stop() {
   if (civet_ == nullptr) return;
-  if (tls_ != nullptr) tls_->Stop();
-  const std::string host = tls_ != nullptr || host_.empty() ||
-                                   host_ == "0.0.0.0" || host_ == "localhost"
-                               ? "127.0.0.1"
-                               : host_;
+  // No new connections; requests already relayed are answered: CivetWeb's
+  // close waits for its workers, whose answers the relays carry out.
+  if (edge_ != nullptr) edge_->StopAccepting();
+  const std::string host = "127.0.0.1";
   std::atomic<bool> stopped{false};
   std::thread waker([&] {
     while (!stopped.load()) {
@@ -247,6 +243,7 @@ void HttpServer::Stop() {
   civet_->close();
   stopped.store(true);
   waker.join();
+  if (edge_ != nullptr) edge_->Stop();
   civet_.reset();
 }
 

@@ -1,5 +1,5 @@
 // listen_address.h: the one parser of --web.listen-address, for CivetWeb's
-// port (http_server.h) and for the TLS listener (tls_listener.h).
+// port (http_server.h) and for the front listener (edge_listener.h).
 //
 //   std::string host;
 //   int port = 0;

@@ -223,8 +223,52 @@ void SelfMetrics::ProbeCached(const std::string& module) {
   cached_->Add({{"module", module}}).Increment();
 }
 
+void SelfMetrics::SetEdgeSource(std::function<EdgeStats()> source) {
+  canary::MutexLock lock(&edge_mu_);
+  edge_source_ = std::move(source);
+}
+
+namespace {
+
+// The front listener's counters, read when /metrics is scraped.
+void AppendEdgeFamilies(const EdgeStats& s,
+                        std::vector<prometheus::MetricFamily>* out) {
+  prometheus::MetricFamily shed{
+      "canary_exporter_http_connections_shed_total",
+      "Connections to the exporter's port closed before reaching an HTTP "
+      "worker, by reason.",
+      prometheus::MetricType::Counter,
+      {}};
+  for (const auto& [reason, value] :
+       {std::pair{"per_client", s.shed_per_client},
+        std::pair{"max_connections", s.shed_max_connections},
+        std::pair{"head_timeout", s.shed_head_timeout},
+        std::pair{"bad_request", s.shed_bad_request},
+        std::pair{"head_too_large", s.shed_head_too_large}}) {
+    prometheus::ClientMetric m;
+    m.label = {{"reason", reason}};
+    m.counter.value = static_cast<double>(value);
+    shed.metric.push_back(std::move(m));
+  }
+  out->push_back(std::move(shed));
+  out->push_back(OneValue("canary_exporter_http_connections_open",
+                          "Connections open on the exporter's port.",
+                          prometheus::MetricType::Gauge,
+                          static_cast<double>(s.open_connections)));
+  out->push_back(OneValue(
+      "canary_exporter_http_connections_awaiting_head",
+      "Open connections that have not sent a complete request head yet.",
+      prometheus::MetricType::Gauge, static_cast<double>(s.waiting_for_head)));
+}
+
+}  // namespace
+
 std::vector<prometheus::MetricFamily> SelfMetrics::Collect() const {
   std::vector<prometheus::MetricFamily> families = registry_->Collect();
+  {
+    canary::MutexLock lock(&edge_mu_);
+    if (edge_source_) AppendEdgeFamilies(edge_source_(), &families);
+  }
   for (prometheus::MetricFamily& f : ProcessMetricFamilies()) {
     families.push_back(std::move(f));
   }

@@ -19,6 +19,9 @@
 // canary_exporter_probes_shared_total{module} and
 // canary_exporter_probes_cached_total{module} (answered from another
 // probe's burst: single flight, min_interval),
+// canary_exporter_http_connections_shed_total{reason} and
+// canary_exporter_http_connections_{open,awaiting_head} (the front
+// listener's, exporter/http/edge_listener.h, once SetEdgeSource is called),
 // and process_{cpu_seconds_total,resident_memory_bytes,
 // virtual_memory_bytes,open_fds,max_fds,start_time_seconds}.
 //
@@ -29,6 +32,7 @@
 #ifndef CANARY_EXPORTER_SERVICE_SELF_METRICS_H_
 #define CANARY_EXPORTER_SERVICE_SELF_METRICS_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -36,6 +40,8 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "base/sync.h"
+#include "exporter/http/edge_listener.h"
 #include "probes/prober.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
@@ -71,6 +77,10 @@ class SelfMetrics {
   void ProbeShared(const std::string& module);
   void ProbeCached(const std::string& module);
 
+  // Where Collect reads the front listener's counters; an empty function
+  // (the server stopped) leaves them out.
+  void SetEdgeSource(std::function<EdgeStats()> source);
+
   // The registry's families followed by the process metrics.
   std::vector<prometheus::MetricFamily> Collect() const;
   // Collect() in the Prometheus text format 0.0.4.
@@ -86,6 +96,8 @@ class SelfMetrics {
   prometheus::Family<prometheus::Counter>* rejections_;
   prometheus::Family<prometheus::Counter>* shared_;
   prometheus::Family<prometheus::Counter>* cached_;
+  mutable canary::Mutex edge_mu_;
+  std::function<EdgeStats()> edge_source_ ABSL_GUARDED_BY(edge_mu_);
 };
 
 // process_* families for this process, from /proc/self; a value that cannot

@@ -10,7 +10,8 @@ namespace canary::exporter {
 
 Server::Server(const ServerOptions& options, probes::Prober* prober,
                ConfigStore* store, SelfMetrics* metrics, int num_threads)
-    : handlers_(prober, store, metrics,
+    : metrics_(metrics),
+      handlers_(prober, store, metrics,
                 HandlerOptions{.timeout_offset = options.timeout_offset,
                                .history_limit = options.history_limit,
                                .worker_threads = num_threads},
@@ -38,6 +39,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
       {.listen_address = options.listen_address,
        .num_threads = num_threads,
        .tls = std::move(tls),
+       .limits = {.max_connections = web.max_connections,
+                  .max_connections_per_client = web.max_connections_per_client,
+                  .head_timeout = web.request_head_timeout},
        .logger = options.logger},
       [handlers, in_flight = server->in_flight_](const HttpRequest& request) {
         // Counted until the answer is written: the server runs after_send
@@ -60,7 +64,16 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(
       });
   if (!http.ok()) return http.status();
   server->http_ = *std::move(http);
+  HttpServer* edge = server->http_.get();
+  metrics->SetEdgeSource([edge] { return edge->edge_stats(); });
   return server;
+}
+
+Server::~Server() { Stop(); }
+
+void Server::Stop() {
+  if (metrics_ != nullptr) metrics_->SetEdgeSource(nullptr);
+  if (http_ != nullptr) http_->Stop();
 }
 
 }  // namespace canary::exporter

@@ -12,7 +12,7 @@
 // for a free port. CivetWeb here has no IPv6.
 // With [web] tls_cert_file set (read from the store at Start: changing it
 // needs a restart; the certificate files themselves are reloaded when they
-// change, exporter/http/tls_listener.h), the address is served over HTTPS.
+// change, exporter/http/edge_listener.h), the address is served over HTTPS.
 // Thread-safety: Start/Stop from one thread; requests are served on
 // `num_threads` HTTP workers (a burst blocks one for seconds); 0 sizes
 // the pool from the config at Start: WorkerThreadsFor(server limits).
@@ -69,12 +69,14 @@ class Server {
   // Stops accepting, waits for requests in progress, and returns. Idempotent.
   // An answer not yet written when Stop begins is lost (CivetWeb writes
   // nothing once stopping): drain first.
-  void Stop() { http_->Stop(); }
+  void Stop();
+  ~Server();
 
  private:
   Server(const ServerOptions& options, probes::Prober* prober,
          ConfigStore* store, SelfMetrics* metrics, int num_threads);
 
+  SelfMetrics* const metrics_;
   Handlers handlers_;
   // Owned jointly with the handler closure HttpServer keeps, so neither
   // depends on the destruction order.

@@ -141,9 +141,9 @@ class InputLimitsTest : public ::testing::Test {
 TEST_F(InputLimitsTest, HundredKilobyteTargetIsRefusedAndServerStaysUp) {
   const std::string answer = Get(absl::StrCat(
       "/probe?target=http://127.0.0.1:9/", std::string(100 * 1000, 'a')));
-  EXPECT_THAT(answer,
-              AnyOf(StartsWith("HTTP/1.1 400"), StartsWith("HTTP/1.0 400"),
-                    StartsWith("HTTP/1.1 414")));
+  // The front listener's fixed answer for a head over its bound
+  // (exporter/http/request_head.h).
+  EXPECT_THAT(answer, StartsWith("HTTP/1.1 431"));
   ExpectHealthy();
 }
 
@@ -168,9 +168,7 @@ TEST_F(InputLimitsTest, OversizedRequestHeaderIsRefused) {
   const std::string answer =
       Get("/-/healthy",
           absl::StrCat("X-Big: ", std::string(64 * 1024, 'h'), "\r\n"));
-  EXPECT_THAT(answer,
-              AnyOf(StartsWith("HTTP/1.1 400"), StartsWith("HTTP/1.0 400"),
-                    StartsWith("HTTP/1.1 431")));
+  EXPECT_THAT(answer, StartsWith("HTTP/1.1 431"));
   ExpectHealthy();
 }
 

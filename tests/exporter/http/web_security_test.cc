@@ -14,7 +14,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "exporter/http/tls_listener.h"
+#include "exporter/http/edge_listener.h"
 #include "exporter/http/web_auth.h"
 #include "exporter/service/handlers.h"
 #include "exporter/service/server.h"
@@ -240,7 +240,7 @@ class FakeBackend {
   int port() const { return port_; }
 
   // Serves one connection; returns its peer port.
-  int ServeOne(const TlsListener* listener, bool* relayed) {
+  int ServeOne(const EdgeListener* listener, bool* relayed) {
     sockaddr_in peer{};
     socklen_t len = sizeof(peer);
     const int c = accept(fd_, reinterpret_cast<sockaddr*>(&peer), &len);
@@ -261,14 +261,15 @@ class FakeBackend {
   int port_ = 0;
 };
 
-TEST(TlsListenerTest, OnlyItsOwnBackendConnectionsAreRelayed) {
+TEST(EdgeListenerTest, OnlyItsOwnBackendConnectionsAreRelayed) {
   ASSERT_OK_AND_ASSIGN(TestCert cert, MakeSelfSignedCert(1));
   FakeBackend backend;
-  ASSERT_OK_AND_ASSIGN(auto listener,
-                       TlsListener::Start({.listen_address = "127.0.0.1:0",
-                                           .cert_file = cert.cert_path,
-                                           .key_file = cert.key_path,
-                                           .backend_port = backend.port()}));
+  ASSERT_OK_AND_ASSIGN(
+      auto listener,
+      EdgeListener::Start({.listen_address = "127.0.0.1:0",
+                           .tls = EdgeTlsOptions{.cert_file = cert.cert_path,
+                                                 .key_file = cert.key_path},
+                           .backend_port = backend.port()}));
   bool relayed = false;
   std::thread server([&] { backend.ServeOne(listener.get(), &relayed); });
   ASSERT_OK_AND_ASSIGN(
@@ -291,21 +292,22 @@ TEST(TlsListenerTest, OnlyItsOwnBackendConnectionsAreRelayed) {
   EXPECT_FALSE(relayed);
 }
 
-TEST(TlsListenerTest, BadKeyIsInvalidArgumentNamingTheFile) {
+TEST(EdgeListenerTest, BadKeyIsInvalidArgumentNamingTheFile) {
   ASSERT_OK_AND_ASSIGN(TestCert cert, MakeSelfSignedCert(1));
   ASSERT_OK_AND_ASSIGN(TestCert other, MakeSelfSignedCert(1));
   EXPECT_THAT(
-      TlsListener::Start({.listen_address = "127.0.0.1:0",
-                          .cert_file = cert.cert_path,
-                          .key_file = other.key_path,
-                          .backend_port = 1}),
+      EdgeListener::Start({.listen_address = "127.0.0.1:0",
+                           .tls = EdgeTlsOptions{.cert_file = cert.cert_path,
+                                                 .key_file = other.key_path},
+                           .backend_port = 1}),
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr(other.key_path)));
-  EXPECT_THAT(TlsListener::Start({.listen_address = "nope",
-                                  .cert_file = cert.cert_path,
-                                  .key_file = cert.key_path,
-                                  .backend_port = 1}),
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("invalid listen address")));
+  EXPECT_THAT(
+      EdgeListener::Start({.listen_address = "nope",
+                           .tls = EdgeTlsOptions{.cert_file = cert.cert_path,
+                                                 .key_file = cert.key_path},
+                           .backend_port = 1}),
+      StatusIs(absl::StatusCode::kInvalidArgument,
+               HasSubstr("invalid listen address")));
 }
 
 // A whole Server with [web] settings, over real sockets.
