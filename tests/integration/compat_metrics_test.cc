@@ -205,7 +205,8 @@ TEST_F(CompatMetricsTest, ValuesOfARealHttpsBurst) {
   EXPECT_EQ(Sample(text, "probe_http_status_code"), 200);
   EXPECT_EQ(Sample(text, "probe_http_version"), 1.1);
   EXPECT_EQ(Sample(text, "probe_http_ssl"), 1);
-  EXPECT_EQ(Sample(text, "probe_http_redirects"), 2);
+  // /redirect?n=2 -> n=1 -> n=0 -> /ok: three redirects.
+  EXPECT_EQ(Sample(text, "probe_http_redirects"), 3);
   EXPECT_EQ(Sample(text, "probe_http_content_length"), 2);  // "ok"
   EXPECT_EQ(Sample(text, "probe_http_uncompressed_body_length"), 2);
   EXPECT_EQ(Sample(text, "probe_failed_due_to_regex"), 0);
