@@ -137,9 +137,9 @@ while IFS=$'\t' read -r source name expr; do
     fi
   else
     ndash=$((ndash + 1))
-    if grep -qxF -- "$tls_url" <<<"$got" || { [[ "$got" == "-" ]]; }; then
-      :
-    else
+    # A series of the tls target, or (an aggregation without instance)
+    # any series at all.
+    if ! grep -qxF -- "$tls_url" <<<"$got" && ! grep -qx -- "-" <<<"$got"; then
       bad "dashboard $source / $name: no data for $tls_url: $q"
     fi
   fi
