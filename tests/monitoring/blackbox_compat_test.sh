@@ -123,10 +123,10 @@ while IFS=$'\t' read -r source name expr; do
     continue
   fi
   # Every metric it reads has data for a canary target.
-  for n in $(grep -o '\bprobe_[a-z_0-9]*' <<<"$q" | sort -u); do
+  while read -r n; do
     [[ -n $(result_instances "$n{job=\"blackbox\",instance=\"$tls_url\"}") ]] ||
       bad "$source / $name: $n has no data for $tls_url"
-  done
+  done < <(grep -o '\bprobe_[a-z_0-9]*' <<<"$q" | sort -u)
   if [[ "$source" == alerts ]]; then
     nalerts=$((nalerts + 1))
     want=${fires[$name]:-}
