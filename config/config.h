@@ -193,6 +193,17 @@ inline const std::vector<double>& DefaultBuckets() {
   return kBuckets;
 }
 
+// [modules.NAME.metrics]: how many series a /probe answer carries
+// (docs/metrics.md states the samples per target for each setting).
+struct MetricsConfig {
+  // Per-phase latency: a histogram per phase (the module's buckets), a few
+  // exact quantiles per phase, or none.
+  enum class Phases { kHistogram, kQuantiles, kOff };
+  Phases phases = Phases::kHistogram;
+  // blackbox_exporter's http metrics (probe_http_status_code, ...).
+  bool blackbox_compat = true;
+};
+
 struct Module {
   std::string name;
   absl::Duration timeout = absl::Seconds(2);  // per request
@@ -203,6 +214,7 @@ struct Module {
   // A probe sooner than this after the last burst for the same target and
   // module gets that burst's result again; zero: every probe runs a burst.
   absl::Duration min_interval = absl::ZeroDuration();
+  MetricsConfig metrics;
 };
 
 // [server]: the exporter's load budget across all probes

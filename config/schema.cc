@@ -515,6 +515,21 @@ Reader<Threshold> ThresholdReader() {
   };
 }
 
+const Table<MetricsConfig>& MetricsTable() {
+  using P = MetricsConfig::Phases;
+  static const auto* const kTable = new Table<MetricsConfig>{
+      "modules.NAME.metrics",
+      {
+          Field("phases", &MetricsConfig::phases,
+                OneOf<P>({{"histogram", P::kHistogram},
+                          {"quantiles", P::kQuantiles},
+                          {"off", P::kOff}})),
+          Field("blackbox_compat", &MetricsConfig::blackbox_compat, Bool()),
+      },
+  };
+  return *kTable;
+}
+
 const Table<Module>& ModuleTable() {
   static const auto* const kTable = new Table<Module>{
       "modules.NAME",
@@ -535,6 +550,7 @@ const Table<Module>& ModuleTable() {
           Field("http", &Module::http, TableOf(HttpTable())),
           First(Field("min_interval", &Module::min_interval,
                       DurationIn(true, kMaxMinInterval))),
+          Field("metrics", &Module::metrics, TableOf(MetricsTable())),
       },
   };
   return *kTable;
@@ -739,11 +755,10 @@ absl::StatusOr<Config> ConfigFromDocument(const Node& root,
 }
 
 std::vector<SchemaTable> SchemaTables() {
-  return {Keys(RootTable()),        Keys(ModuleTable()),
-          Keys(BurstTable()),       Keys(HttpTable()),
-          Keys(HeaderMatchTable()), Keys(BasicAuthTable()),
-          Keys(TlsTable()),         Keys(WebTable()),
-          Keys(ServerTable()),      Keys(SecurityTable())};
+  return {Keys(RootTable()),   Keys(ModuleTable()),      Keys(BurstTable()),
+          Keys(HttpTable()),   Keys(HeaderMatchTable()), Keys(BasicAuthTable()),
+          Keys(TlsTable()),    Keys(MetricsTable()),     Keys(WebTable()),
+          Keys(ServerTable()), Keys(SecurityTable())};
 }
 
 }  // namespace canary::config

@@ -19,6 +19,34 @@ struct InFlight {
   absl::Duration actual;
 };
 
+// The per-burst summary behind blackbox_exporter's metrics: a few values
+// per completion, in completion order.
+void FoldCompat(const Completion& c, CompatFacts* f) {
+  if (!c.address.empty()) f->last_address = c.address;
+  f->max_redirects = std::max(f->max_redirects, c.redirects);
+  if (c.status_code <= 0) return;
+  ++f->responses;
+  f->last_content_length = c.content_length;
+  if (c.http_version > 0) {
+    f->last_http_version = c.http_version;
+    if (f->lowest_http_version == 0 ||
+        c.http_version < f->lowest_http_version) {
+      f->lowest_http_version = c.http_version;
+    }
+  }
+  if (c.tls == nullptr) return;
+  ++f->tls_responses;
+  // Requests on one connection share its facts: fold each session once.
+  if (c.tls != f->last_tls) {
+    const std::optional<absl::Time>& e = c.tls->verified_chain_expiry;
+    if (e.has_value() && (!f->earliest_verified_chain_expiry.has_value() ||
+                          *e < *f->earliest_verified_chain_expiry)) {
+      f->earliest_verified_chain_expiry = e;
+    }
+    f->last_tls = c.tls;
+  }
+}
+
 RequestResult ToRequestResult(const Completion& c, const InFlight& f) {
   RequestResult r;
   r.set_vu(c.slot);
@@ -54,6 +82,7 @@ class Recorder {
            *c.cert_expiry < *out_->earliest_cert_expiry)) {
         out_->earliest_cert_expiry = c.cert_expiry;
       }
+      FoldCompat(c, &out_->compat);
       freed->push_back(c.slot);
     }
   }

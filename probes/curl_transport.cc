@@ -4,15 +4,25 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netinet/in.h>
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <cmath>
+#include <ctime>
+#include <memory>
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -224,7 +234,140 @@ struct Slot {
   int hop_status = 0;  // status of the response whose headers arrive
   bool location_seen = false;
   std::string refused;  // why the guard stopped this request
+  // blackbox_exporter's TLS facts (module.metrics.blackbox_compat): read
+  // once per TLS session, at the status line of each response, while the
+  // connection is attached to the handle.
+  bool want_tls_facts = false;
+  const void* tls_session = nullptr;  // the SSL* `tls_facts` describe
+  std::shared_ptr<const TlsFacts> tls_facts;
+  std::shared_ptr<const TlsFacts> response_tls;  // of the latest response
 };
+
+// OpenSSL's text of `name` in RFC 2253 form (as Go prints a pkix.Name),
+// UTF-8 kept as is.
+std::string NameText(const X509_NAME* name) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()),
+                                                &BIO_free);
+  if (bio == nullptr || name == nullptr) return "";
+  X509_NAME_print_ex(bio.get(), name, 0,
+                     XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+  char* data = nullptr;
+  const long n = BIO_get_mem_data(bio.get(), &data);
+  return n > 0 ? std::string(data, static_cast<size_t>(n)) : "";
+}
+
+std::optional<absl::Time> NotAfter(const X509* cert) {
+  struct tm tm {};
+  const ASN1_TIME* t = X509_get0_notAfter(cert);
+  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return std::nullopt;
+  return absl::FromTimeT(timegm(&tm));
+}
+
+// Reads what blackbox_exporter reports of a TLS session: version, leaf
+// certificate, expiry of the verified chain.
+std::shared_ptr<const TlsFacts> ReadTlsFacts(const SSL* ssl) {
+  auto facts = std::make_shared<TlsFacts>();
+  switch (SSL_version(ssl)) {
+    case TLS1_VERSION:
+      facts->version = "TLS 1.0";
+      break;
+    case TLS1_1_VERSION:
+      facts->version = "TLS 1.1";
+      break;
+    case TLS1_2_VERSION:
+      facts->version = "TLS 1.2";
+      break;
+    case TLS1_3_VERSION:
+      facts->version = "TLS 1.3";
+      break;
+    default:
+      facts->version = "unknown";
+  }
+  if (const X509* leaf = SSL_get0_peer_certificate(ssl); leaf != nullptr) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (X509_digest(leaf, EVP_sha256(), md, &len) == 1) {
+      facts->fingerprint_sha256 = absl::BytesToHexString(absl::string_view(
+          reinterpret_cast<const char*>(md), static_cast<size_t>(len)));
+    }
+    facts->subject = NameText(X509_get_subject_name(leaf));
+    facts->issuer = NameText(X509_get_issuer_name(leaf));
+    if (BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(leaf), nullptr);
+        bn != nullptr) {
+      if (char* hex = BN_bn2hex(bn); hex != nullptr) {
+        absl::string_view digits(hex);
+        while (digits.size() > 1 && digits.front() == '0') {
+          digits.remove_prefix(1);
+        }
+        facts->serial_number = absl::AsciiStrToLower(digits);
+        OPENSSL_free(hex);
+      }
+      BN_free(bn);
+    }
+    auto* names = static_cast<GENERAL_NAMES*>(
+        X509_get_ext_d2i(leaf, NID_subject_alt_name, nullptr, nullptr));
+    if (names != nullptr) {
+      std::vector<std::string> dns;
+      for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
+        const GENERAL_NAME* g = sk_GENERAL_NAME_value(names, i);
+        if (g->type != GEN_DNS) continue;
+        dns.emplace_back(
+            reinterpret_cast<const char*>(ASN1_STRING_get0_data(g->d.dNSName)),
+            static_cast<size_t>(ASN1_STRING_length(g->d.dNSName)));
+      }
+      GENERAL_NAMES_free(names);
+      facts->subject_alternative = absl::StrJoin(dns, ",");
+    }
+  }
+  // OpenSSL builds the chain even when libcurl does not enforce the result
+  // (insecure_skip_verify); only a chain that verified counts.
+  if (SSL_get_verify_result(ssl) == X509_V_OK) {
+    if (STACK_OF(X509)* chain = SSL_get0_verified_chain(ssl);
+        chain != nullptr) {
+      for (int i = 0; i < sk_X509_num(chain); ++i) {
+        std::optional<absl::Time> t = NotAfter(sk_X509_value(chain, i));
+        if (t.has_value() && (!facts->verified_chain_expiry.has_value() ||
+                              *t < *facts->verified_chain_expiry)) {
+          facts->verified_chain_expiry = t;
+        }
+      }
+    }
+  }
+  return facts;
+}
+
+// At each response's status line: the TLS session it came over, if any.
+// A session is read once; the requests that reuse its connection share it.
+void CaptureTls(Slot* s) {
+  if (!s->want_tls_facts) return;
+  const curl_tlssessioninfo* info = nullptr;
+  if (curl_easy_getinfo(s->easy, CURLINFO_TLS_SSL_PTR, &info) != CURLE_OK ||
+      info == nullptr || info->backend != CURLSSLBACKEND_OPENSSL ||
+      info->internals == nullptr) {
+    s->response_tls = nullptr;
+    return;
+  }
+  if (info->internals != s->tls_session || s->tls_facts == nullptr) {
+    s->tls_session = info->internals;
+    s->tls_facts = ReadTlsFacts(static_cast<const SSL*>(info->internals));
+  }
+  s->response_tls = s->tls_facts;
+}
+
+int HttpVersionTimesTen(long v) {
+  switch (v) {
+    case CURL_HTTP_VERSION_1_0:
+      return 10;
+    case CURL_HTTP_VERSION_1_1:
+      return 11;
+    case CURL_HTTP_VERSION_2_0:
+      return 20;
+    case CURL_HTTP_VERSION_3:
+      return 30;
+    default:
+      return 0;
+  }
+}
 
 // The port of a parsed URL, the scheme's default when it has none.
 int UrlPort(CURLU* u) {
@@ -333,6 +476,7 @@ size_t OnHeader(char* data, size_t size, size_t n, void* user) {
     rest = absl::StripLeadingAsciiWhitespace(rest);
     (void)absl::SimpleAtoi(rest.substr(0, rest.find_first_of(" \r\n")),
                            &slot->hop_status);
+    CaptureTls(slot);
     return len;
   }
   // Most responses need none of their header lines: no check reads them
@@ -470,6 +614,7 @@ class CurlTransportImpl : public Transport {
     // emptied. Cookies set during a request are sent on its redirects and,
     // until the next new iteration, on the slot's next requests.
     if (req.new_iteration) curl_easy_setopt(s.easy, CURLOPT_COOKIELIST, "ALL");
+    s.response_tls = nullptr;
     const long timeout_ms =
         std::max<long>(1, static_cast<long>(absl::ToInt64Milliseconds(
                               absl::Ceil(req.timeout, absl::Milliseconds(1)))));
@@ -593,6 +738,7 @@ class CurlTransportImpl : public Transport {
     s->keep_headers = NeedsHeaders(http);
     s->body_limit = http.kept_body_limit();
     s->body_fail_limit = http.body_size_limit.value_or(-1);
+    s->want_tls_facts = module_.metrics.blackbox_compat;
     auto set = [&](CURLoption opt, auto value) -> absl::Status {
       CURLcode rc = curl_easy_setopt(e, opt, value);
       if (rc != CURLE_OK) {
@@ -796,6 +942,7 @@ class CurlTransportImpl : public Transport {
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
     c.status_code = static_cast<int>(status);
     if (c.new_connection && app > 0) c.cert_expiry = EarliestExpiry(e);
+    if (module_.metrics.blackbox_compat) ReadCompat(s, &c);
     if (code != CURLE_OK && !s->refused.empty()) {
       // Stopped by the allowlist (docs/reliability.md): nothing was sent
       // to the refused address.
@@ -845,6 +992,27 @@ class CurlTransportImpl : public Transport {
           module_.http, &c.error);
     }
     return c;
+  }
+
+  // What blackbox_exporter's metrics need of this request (result.h
+  // CompatFacts): a few getinfo calls, plus the address on a new connection.
+  static void ReadCompat(Slot* s, Completion* c) {
+    CURL* e = s->easy;
+    long version = 0;
+    curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &version);
+    c->http_version = HttpVersionTimesTen(version);
+    long redirects = 0;
+    curl_easy_getinfo(e, CURLINFO_REDIRECT_COUNT, &redirects);
+    c->redirects = static_cast<int>(redirects);
+    curl_off_t length = -1;
+    curl_easy_getinfo(e, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+    c->content_length = static_cast<int64_t>(length);
+    if (c->new_connection) {
+      char* ip = nullptr;
+      curl_easy_getinfo(e, CURLINFO_PRIMARY_IP, &ip);
+      if (ip != nullptr) c->address = ip;
+    }
+    if (c->status_code > 0) c->tls = s->response_tls;
   }
 
   static std::optional<absl::Time> EarliestExpiry(CURL* e) {

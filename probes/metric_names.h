@@ -36,6 +36,10 @@ inline constexpr char kProbeHttpPhaseDurationSeconds[] =
     "probe_http_phase_duration_seconds";
 inline constexpr char kProbeHttpRequestDurationQuantileSeconds[] =
     "probe_http_request_duration_quantile_seconds";
+// [modules.NAME.metrics] phases = "quantiles": instead of the phase
+// histogram, kPhaseQuantiles of each phase.
+inline constexpr char kProbeHttpPhaseDurationQuantileSeconds[] =
+    "probe_http_phase_duration_quantile_seconds";
 
 // Thresholds, bytes, TLS.
 inline constexpr char kProbeHttpThresholdPassed[] =
@@ -44,15 +48,45 @@ inline constexpr char kProbeHttpReceivedBytes[] = "probe_http_received_bytes";
 inline constexpr char kProbeSslEarliestCertExpiry[] =
     "probe_ssl_earliest_cert_expiry";
 
+// blackbox_exporter's http metrics, same names, types and labels
+// ([modules.NAME.metrics] blackbox_compat; docs/metrics.md says what each
+// means for a burst).
+inline constexpr char kProbeHttpStatusCode[] = "probe_http_status_code";
+inline constexpr char kProbeHttpVersion[] = "probe_http_version";
+inline constexpr char kProbeHttpSsl[] = "probe_http_ssl";
+inline constexpr char kProbeHttpRedirects[] = "probe_http_redirects";
+inline constexpr char kProbeHttpContentLength[] = "probe_http_content_length";
+inline constexpr char kProbeHttpUncompressedBodyLength[] =
+    "probe_http_uncompressed_body_length";
+inline constexpr char kProbeHttpDurationSeconds[] =
+    "probe_http_duration_seconds";
+inline constexpr char kProbeDnsLookupTimeSeconds[] =
+    "probe_dns_lookup_time_seconds";
+inline constexpr char kProbeIpProtocol[] = "probe_ip_protocol";
+inline constexpr char kProbeIpAddrHash[] = "probe_ip_addr_hash";
+inline constexpr char kProbeTlsVersionInfo[] = "probe_tls_version_info";
+inline constexpr char kProbeSslLastChainExpiryTimestampSeconds[] =
+    "probe_ssl_last_chain_expiry_timestamp_seconds";
+inline constexpr char kProbeSslLastChainInfo[] = "probe_ssl_last_chain_info";
+inline constexpr char kProbeFailedDueToRegex[] = "probe_failed_due_to_regex";
+
 // Label names.
 inline constexpr char kLabelResult[] = "result";
 inline constexpr char kLabelCode[] = "code";
 inline constexpr char kLabelPhase[] = "phase";
 inline constexpr char kLabelThreshold[] = "threshold";
+inline constexpr char kLabelVersion[] = "version";
+inline constexpr char kLabelFingerprintSha256[] = "fingerprint_sha256";
+inline constexpr char kLabelIssuer[] = "issuer";
+inline constexpr char kLabelSerialNumber[] = "serialnumber";
+inline constexpr char kLabelSubject[] = "subject";
+inline constexpr char kLabelSubjectAlternative[] = "subjectalternative";
 // `quantile` and `le` are written by the serializer itself.
 
 // The quantiles of kProbeHttpRequestDurationQuantileSeconds.
 inline constexpr double kSummaryQuantiles[] = {0.5, 0.9, 0.95, 0.99, 1.0};
+// The quantiles of kProbeHttpPhaseDurationQuantileSeconds.
+inline constexpr double kPhaseQuantiles[] = {0.5, 0.9, 0.99};
 
 }  // namespace canary::probes
 

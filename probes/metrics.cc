@@ -1,5 +1,7 @@
 #include "probes/metrics.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -13,6 +15,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "probes/metric_names.h"
+#include "probes/stats.h"
 #include "prometheus/client_metric.h"
 #include "prometheus/metric_type.h"
 
@@ -115,28 +118,36 @@ MetricFamily ResponsesByCode(const BurstStats& stats) {
   return f;
 }
 
+// Calls observe(phase, seconds) for every phase that happened in a request
+// that got a response. A reused connection skips resolve/connect/tls;
+// observing its zeros would drag those towards 0 and hide slow DNS.
+template <typename Observe>
+void ForEachPhase(const BurstResult& burst, Observe observe) {
+  auto seconds = [](const RequestResult& r, Phase p) {
+    return absl::ToDoubleSeconds(r.phase(p));
+  };
+  for (const RequestResult& r : burst.requests) {
+    if (r.status_code() <= 0) continue;
+    if (r.new_connection()) {
+      observe(Phase::kResolve, seconds(r, Phase::kResolve));
+      observe(Phase::kConnect, seconds(r, Phase::kConnect));
+      if (r.phase(Phase::kTls) > absl::ZeroDuration()) {
+        observe(Phase::kTls, seconds(r, Phase::kTls));
+      }
+    }
+    observe(Phase::kProcessing, seconds(r, Phase::kProcessing));
+    observe(Phase::kTransfer, seconds(r, Phase::kTransfer));
+  }
+}
+
 MetricFamily PhaseHistograms(const BurstResult& burst,
                              const std::vector<double>& bounds) {
   std::vector<HistogramBuilder> phases;
   phases.reserve(kNumPhases);
   for (int i = 0; i < kNumPhases; ++i) phases.emplace_back(bounds);
-  auto observe = [&](const RequestResult& r, Phase p) {
-    phases[static_cast<int>(p)].Observe(absl::ToDoubleSeconds(r.phase(p)));
-  };
-  for (const RequestResult& r : burst.requests) {
-    if (r.status_code() <= 0) continue;
-    // A reused connection skips resolve/connect/tls; observing its zeros
-    // would drag those histograms towards 0 and hide slow DNS.
-    if (r.new_connection()) {
-      observe(r, Phase::kResolve);
-      observe(r, Phase::kConnect);
-      if (r.phase(Phase::kTls) > absl::ZeroDuration()) {
-        observe(r, Phase::kTls);
-      }
-    }
-    observe(r, Phase::kProcessing);
-    observe(r, Phase::kTransfer);
-  }
+  ForEachPhase(burst, [&](Phase p, double v) {
+    phases[static_cast<int>(p)].Observe(v);
+  });
   MetricFamily f = Family(
       kProbeHttpPhaseDurationSeconds,
       "Duration of each request phase in this burst, for requests that got "
@@ -151,6 +162,201 @@ MetricFamily PhaseHistograms(const BurstResult& burst,
     f.metric.push_back(std::move(m));
   }
   return f;
+}
+
+// phases = "quantiles": exact kPhaseQuantiles per phase (a summary per
+// phase, NaN quantiles when the phase never happened).
+MetricFamily PhaseQuantiles(const BurstResult& burst) {
+  std::array<std::vector<double>, kNumPhases> values;
+  ForEachPhase(burst, [&](Phase p, double v) {
+    values[static_cast<int>(p)].push_back(v);
+  });
+  MetricFamily f = Family(
+      kProbeHttpPhaseDurationQuantileSeconds,
+      "Exact quantiles of each request phase in this burst, for requests "
+      "that got a response (same population as the phase histogram); NaN "
+      "when the phase never happened.",
+      MetricType::Summary);
+  f.metric.reserve(kNumPhases);
+  for (int i = 0; i < kNumPhases; ++i) {
+    std::vector<double>& v = values[i];
+    std::sort(v.begin(), v.end());
+    ClientMetric m;
+    m.summary.sample_count = v.size();
+    for (double x : v) m.summary.sample_sum += x;
+    for (double q : kPhaseQuantiles) {
+      m.summary.quantile.push_back({.quantile = q, .value = Quantile(v, q)});
+    }
+    m.label.push_back({kLabelPhase, PhaseName(static_cast<Phase>(i))});
+    f.metric.push_back(std::move(m));
+  }
+  return f;
+}
+
+// The status code blackbox's `probe_http_status_code` alerts should see for
+// a burst: the worst response. An invalid status (result http_status) is
+// worse than any valid one; among equals the highest code. 0: no response.
+int WorstStatusCode(const BurstResult& burst) {
+  int worst = 0;
+  bool worst_invalid = false;
+  for (const RequestResult& r : burst.requests) {
+    const int code = r.status_code();
+    if (code <= 0) continue;
+    const bool invalid = r.result() == ResultClass::kHttpStatus;
+    if ((invalid && !worst_invalid) ||
+        (invalid == worst_invalid && code > worst)) {
+      worst = code;
+      worst_invalid = invalid;
+    }
+  }
+  return worst;
+}
+
+// FNV-1a (32 bit) of the address's 16-byte form, IPv4 as ::ffff:a.b.c.d
+// (how Go holds the address blackbox hashes). 0 for no address.
+double AddressHash(const std::string& address, int* protocol) {
+  unsigned char bytes[16] = {};
+  *protocol = 0;
+  if (inet_pton(AF_INET6, address.c_str(), bytes) == 1) {
+    *protocol = 6;
+  } else if (inet_pton(AF_INET, address.c_str(), bytes + 12) == 1) {
+    *protocol = 4;
+    bytes[10] = bytes[11] = 0xff;
+  } else {
+    return 0;
+  }
+  uint32_t h = 2166136261u;
+  for (unsigned char b : bytes) {
+    h ^= b;
+    h *= 16777619u;
+  }
+  return static_cast<double>(h);
+}
+
+// blackbox_exporter's http metrics for a burst (docs/metrics.md,
+// "blackbox_exporter-compatible metrics").
+void AddCompatFamilies(const BurstResult& burst,
+                       std::vector<MetricFamily>* out) {
+  const CompatFacts& f = burst.compat;
+  out->push_back(SingleGauge(
+      kProbeHttpStatusCode,
+      "Status code of the worst response of this burst (an invalid code "
+      "before a valid one, then the highest); 0 when none got a response.",
+      WorstStatusCode(burst)));
+  out->push_back(SingleGauge(
+      kProbeHttpVersion,
+      "Lowest HTTP version of the responses of this burst (1.1, 2); 0 when "
+      "none got a response.",
+      f.lowest_http_version / 10.0));
+  out->push_back(SingleGauge(
+      kProbeHttpSsl,
+      "1 when every response of this burst came over TLS (after redirects), "
+      "else 0.",
+      f.responses > 0 && f.tls_responses == f.responses ? 1 : 0));
+  out->push_back(SingleGauge(kProbeHttpRedirects,
+                             "Most redirects a request of this burst followed.",
+                             f.max_redirects));
+  out->push_back(SingleGauge(
+      kProbeHttpContentLength,
+      "Content-Length of the last response of this burst; -1 when it had "
+      "none, 0 when no request got a response.",
+      static_cast<double>(f.last_content_length)));
+  int64_t last_body = 0;
+  for (auto it = burst.requests.rbegin(); it != burst.requests.rend(); ++it) {
+    if (it->status_code() > 0) {
+      last_body = it->bytes_received();
+      break;
+    }
+  }
+  out->push_back(SingleGauge(
+      kProbeHttpUncompressedBodyLength,
+      "Body bytes of the last response of this burst after decoding "
+      "(Content-Encoding).",
+      static_cast<double>(last_body)));
+
+  std::array<double, kNumPhases> sums{};
+  std::array<int64_t, kNumPhases> counts{};
+  ForEachPhase(burst, [&](Phase p, double v) {
+    sums[static_cast<int>(p)] += v;
+    ++counts[static_cast<int>(p)];
+  });
+  MetricFamily phases = Family(
+      kProbeHttpDurationSeconds,
+      "Mean duration of each phase over the requests of this burst in "
+      "which it happened (redirects summed per request); 0 when it never "
+      "did.",
+      MetricType::Gauge);
+  for (int i = 0; i < kNumPhases; ++i) {
+    phases.metric.push_back(LabeledGauge(
+        kLabelPhase, PhaseName(static_cast<Phase>(i)),
+        counts[i] > 0 ? sums[i] / static_cast<double>(counts[i]) : 0));
+  }
+  out->push_back(std::move(phases));
+
+  double resolve_sum = 0;
+  int64_t resolves = 0;
+  for (const RequestResult& r : burst.requests) {
+    if (!r.new_connection()) continue;
+    resolve_sum += absl::ToDoubleSeconds(r.phase(Phase::kResolve));
+    ++resolves;
+  }
+  out->push_back(SingleGauge(
+      kProbeDnsLookupTimeSeconds,
+      "Mean DNS lookup time of the requests of this burst that opened a "
+      "connection; 0 when none did.",
+      resolves > 0 ? resolve_sum / static_cast<double>(resolves) : 0));
+  int protocol = 0;
+  const double hash = AddressHash(f.last_address, &protocol);
+  out->push_back(SingleGauge(
+      kProbeIpProtocol,
+      "IP version (4 or 6) of the last connection this burst opened; 0 when "
+      "none.",
+      protocol));
+  out->push_back(SingleGauge(
+      kProbeIpAddrHash,
+      "FNV-1a hash of the address of the last connection this burst opened; "
+      "a change means the target moved.",
+      hash));
+
+  if (f.last_tls != nullptr) {
+    const TlsFacts& tls = *f.last_tls;
+    MetricFamily version =
+        Family(kProbeTlsVersionInfo,
+               "TLS version of the last TLS response of this burst.",
+               MetricType::Gauge);
+    version.metric.push_back(LabeledGauge(kLabelVersion, tls.version, 1));
+    out->push_back(std::move(version));
+    if (f.earliest_verified_chain_expiry.has_value()) {
+      out->push_back(SingleGauge(
+          kProbeSslLastChainExpiryTimestampSeconds,
+          "Earliest NotAfter of the verified certificate chains of this "
+          "burst, unix seconds.",
+          absl::ToDoubleSeconds(*f.earliest_verified_chain_expiry -
+                                absl::UnixEpoch())));
+    }
+    MetricFamily info =
+        Family(kProbeSslLastChainInfo,
+               "Leaf certificate of the last TLS response of this burst.",
+               MetricType::Gauge);
+    ClientMetric m = GaugeMetric(1);
+    m.label = {{kLabelFingerprintSha256, tls.fingerprint_sha256},
+               {kLabelIssuer, tls.issuer},
+               {kLabelSerialNumber, tls.serial_number},
+               {kLabelSubject, tls.subject},
+               {kLabelSubjectAlternative, tls.subject_alternative}};
+    info.metric.push_back(std::move(m));
+    out->push_back(std::move(info));
+  }
+
+  bool regex_failed = false;
+  for (const RequestResult& r : burst.requests) {
+    regex_failed = regex_failed || r.result() == ResultClass::kValidation;
+  }
+  out->push_back(SingleGauge(
+      kProbeFailedDueToRegex,
+      "1 when a request of this burst failed a body or header check, else "
+      "0.",
+      regex_failed ? 1 : 0));
 }
 
 MetricFamily LatencyHistogram(const BurstStats& stats,
@@ -265,7 +471,16 @@ std::vector<MetricFamily> BuildProbeFamilies(
                   burst.truncated ? 1 : 0));
 
   families.push_back(LatencyHistogram(stats, module.buckets));
-  families.push_back(PhaseHistograms(burst, module.buckets));
+  switch (module.metrics.phases) {
+    case config::MetricsConfig::Phases::kHistogram:
+      families.push_back(PhaseHistograms(burst, module.buckets));
+      break;
+    case config::MetricsConfig::Phases::kQuantiles:
+      families.push_back(PhaseQuantiles(burst));
+      break;
+    case config::MetricsConfig::Phases::kOff:
+      break;
+  }
   families.push_back(LatencySummary(stats));
 
   MetricFamily thresholds = Thresholds(module, thresholds_passed);
@@ -286,6 +501,7 @@ std::vector<MetricFamily> BuildProbeFamilies(
         absl::ToDoubleSeconds(*burst.earliest_cert_expiry -
                               absl::UnixEpoch())));
   }
+  if (module.metrics.blackbox_compat) AddCompatFamilies(burst, &families);
   return families;
 }
 

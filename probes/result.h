@@ -12,6 +12,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -133,6 +134,42 @@ class RequestResult {
 static_assert(sizeof(RequestResult) <= 48,
               "a burst keeps one RequestResult per request (issue 10)");
 
+// The TLS session of a response, as blackbox_exporter reports it: the
+// protocol version and the leaf certificate. One per connection (shared by
+// the requests that reuse it), not one per request.
+struct TlsFacts {
+  std::string version;  // "TLS 1.2", "TLS 1.3" (blackbox's strings)
+  // The leaf certificate: SHA-256 of its DER form (lower-case hex), subject
+  // and issuer (RFC 2253, as Go prints them), DNS names of the subject
+  // alternative name joined with ",", serial number (lower-case hex).
+  std::string fingerprint_sha256;
+  std::string subject;
+  std::string issuer;
+  std::string subject_alternative;
+  std::string serial_number;
+  // Earliest NotAfter of the chain the verification built (leaf to trust
+  // anchor); absent when the certificate was not verified.
+  std::optional<absl::Time> verified_chain_expiry;
+};
+
+// What blackbox_exporter's http metrics need of a burst, folded request by
+// request as they complete (probes/burst.cc), so the per-request record stays
+// 48 bytes. docs/metrics.md says which request each value comes from.
+struct CompatFacts {
+  int lowest_http_version = 0;  // 10, 11, 20, 30 (x10); 0: no response
+  int last_http_version = 0;
+  int max_redirects = 0;  // most redirects any request followed
+  // Content-Length of the last response; -1 when it had none (chunked);
+  // 0 when no request got a response (as blackbox).
+  int64_t last_content_length = 0;
+  int64_t responses = 0;      // requests that got an HTTP response
+  int64_t tls_responses = 0;  // of which the final response came over TLS
+  std::string last_address;   // IP of the last connection opened
+  std::shared_ptr<const TlsFacts> last_tls;  // of the last TLS response
+  // Earliest verified_chain_expiry of every TLS session of the burst.
+  std::optional<absl::Time> earliest_verified_chain_expiry;
+};
+
 struct BurstResult {
   std::vector<RequestResult> requests;  // in order of completion
   int64_t planned = 0;                  // requests the load shape planned
@@ -142,6 +179,7 @@ struct BurstResult {
   bool truncated = false;   // the budget cut the burst short
   // Earliest NotAfter of the certificates seen, when TLS was used.
   std::optional<absl::Time> earliest_cert_expiry;
+  CompatFacts compat;
   // The error texts the requests refer to (RequestResult::error_id), each
   // stored once however many requests share it when the engine recorded
   // them. A deque, so a text stays where it is while the table grows.

@@ -15,7 +15,9 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -50,6 +52,15 @@ struct Completion {
   ResultClass result = ResultClass::kOther;
   std::string error;
   std::optional<absl::Time> cert_expiry;  // earliest NotAfter, if a handshake
+  // For blackbox_exporter's metrics (result.h CompatFacts); only
+  // meaningful when status_code > 0, except `address`.
+  int http_version = 0;         // of the final response, x10: 10, 11, 20, 30
+  int redirects = 0;            // redirects followed
+  int64_t content_length = -1;  // of the final response; -1: none given
+  // IP the request's new connection went to; empty on a reused connection.
+  std::string address;
+  // The TLS session of the final response; null over plain HTTP.
+  std::shared_ptr<const TlsFacts> tls;
 };
 
 class Transport {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -124,6 +125,61 @@ TEST(BurstTest, ClosedModelTenVusThinkOneSecondForThreeSeconds) {
   }
   EXPECT_EQ(per_vu.size(), 10u);
   for (const auto& [vu, n] : per_vu) EXPECT_EQ(n, 3) << "vu " << vu;
+}
+
+TEST(BurstTest, FoldsBlackboxFactsPerBurstInCompletionOrder) {
+  FakeClock clock;
+  auto session_a = std::make_shared<TlsFacts>();
+  session_a->verified_chain_expiry = absl::FromUnixSeconds(2000);
+  auto session_b = std::make_shared<TlsFacts>();
+  session_b->verified_chain_expiry = absl::FromUnixSeconds(1000);
+  // One VU, four requests: TLS on session a (new connection, HTTP/2, one
+  // redirect), a again (reused), b over HTTP/1.1, then no response.
+  FakeTransport transport(&clock, [&](int64_t seq, int) {
+    Completion c = FakeTransport::Ok(absl::Milliseconds(10));
+    switch (seq) {
+      case 0:
+        c.tls = session_a;
+        c.http_version = 20;
+        c.redirects = 1;
+        c.content_length = 10;
+        c.address = "127.0.0.1";
+        break;
+      case 1:
+        c.tls = session_a;
+        c.http_version = 20;
+        c.content_length = -1;
+        break;
+      case 2:
+        c.tls = session_b;
+        c.http_version = 11;
+        c.content_length = 7;
+        c.address = "::1";
+        break;
+      default:
+        c.status_code = 0;
+        c.result = ResultClass::kConnect;
+        c.redirects = 3;
+        c.address = "127.0.0.2";
+    }
+    return c;
+  });
+  config::BurstConfig shape;
+  shape.vus = 1;
+  shape.requests = 4;
+  BurstPlan plan = PlanBurst(shape, absl::Seconds(2), absl::Seconds(10));
+  ASSERT_OK_AND_ASSIGN(BurstResult r, RunBurst(plan, &transport, &clock));
+  ASSERT_EQ(r.requests.size(), 4u);
+  const CompatFacts& f = r.compat;
+  EXPECT_EQ(f.responses, 3);
+  EXPECT_EQ(f.tls_responses, 3);
+  EXPECT_EQ(f.lowest_http_version, 11);
+  EXPECT_EQ(f.last_http_version, 11);
+  EXPECT_EQ(f.max_redirects, 3);        // a request without a response counts
+  EXPECT_EQ(f.last_content_length, 7);  // of the last response
+  EXPECT_EQ(f.last_address, "127.0.0.2");
+  EXPECT_EQ(f.last_tls, session_b);
+  EXPECT_EQ(f.earliest_verified_chain_expiry, absl::FromUnixSeconds(1000));
 }
 
 TEST(BurstTest, DurationOnlyClosedBurstStopsAtTheRequestCap) {

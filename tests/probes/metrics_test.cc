@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <limits>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -551,6 +552,202 @@ TEST(SerializeFamiliesTest, SameAsTextSerializerForEveryTypeAndOddValues) {
   ExpectSameAsTextSerializer({counter, untyped, gauge, hist, no_help});
 }
 
+// The blackbox_exporter-compatible families, by name (docs/metrics.md).
+constexpr const char* kCompatFamilies[] = {
+    kProbeHttpStatusCode,
+    kProbeHttpVersion,
+    kProbeHttpSsl,
+    kProbeHttpRedirects,
+    kProbeHttpContentLength,
+    kProbeHttpUncompressedBodyLength,
+    kProbeHttpDurationSeconds,
+    kProbeDnsLookupTimeSeconds,
+    kProbeIpProtocol,
+    kProbeIpAddrHash,
+    kProbeFailedDueToRegex,
+};
+
+BurstResult CompatTlsBurst() {
+  BurstResult b = TlsBurst();
+  auto tls = std::make_shared<TlsFacts>();
+  tls->version = "TLS 1.3";
+  tls->fingerprint_sha256 = "ab01";
+  tls->subject = "CN=localhost";
+  tls->issuer = "CN=Test CA,O=Canary\\, Inc.";
+  tls->subject_alternative = "localhost,example.test";
+  tls->serial_number = "1f";
+  tls->verified_chain_expiry = absl::FromUnixSeconds(1767225600);
+  b.compat.last_tls = tls;
+  b.compat.earliest_verified_chain_expiry = tls->verified_chain_expiry;
+  b.compat.responses = 2;
+  b.compat.tls_responses = 2;
+  b.compat.lowest_http_version = 20;
+  b.compat.last_http_version = 20;
+  b.compat.max_redirects = 1;
+  b.compat.last_content_length = 1234;
+  b.compat.last_address = "2001:db8::1";
+  return b;
+}
+
+double SeriesValue(const std::vector<MetricFamily>& fs, const std::string& name,
+                   const std::string& label, const std::string& value) {
+  const MetricFamily* f = FindFamily(fs, name);
+  EXPECT_NE(f, nullptr) << name;
+  if (f == nullptr) return std::nan("");
+  const ClientMetric* m = FindSeries(*f, label, value);
+  EXPECT_NE(m, nullptr) << name << "{" << label << "=" << value << "}";
+  return m == nullptr ? std::nan("") : m->gauge.value;
+}
+
+TEST(BlackboxCompatTest, OnByDefaultWithEveryFamily) {
+  auto fs = Build(NormalBurst(), TestModule(), {true, true});
+  for (const char* name : kCompatFamilies) {
+    EXPECT_NE(FindFamily(fs, name), nullptr) << name;
+  }
+}
+
+TEST(BlackboxCompatTest, StatusCodeIsTheWorstResponse) {
+  // NormalBurst: 200, 200, 503 (invalid), timeout, refused, 200 (body check).
+  auto fs = Build(NormalBurst(), TestModule(), {true, true});
+  EXPECT_EQ(GaugeValue(fs, kProbeHttpStatusCode), 503);
+
+  // An invalid status beats a higher valid one (valid_status_codes = [404]).
+  BurstResult b;
+  b.requests = {Response(ResultClass::kSuccess, 404, absl::Milliseconds(1)),
+                Response(ResultClass::kHttpStatus, 302, absl::Milliseconds(1)),
+                Response(ResultClass::kSuccess, 404, absl::Milliseconds(1))};
+  EXPECT_EQ(
+      GaugeValue(Build(b, TestModule(), {true, true}), kProbeHttpStatusCode),
+      302);
+  // Only valid codes: the highest.
+  b.requests[1] = Response(ResultClass::kSuccess, 200, absl::Milliseconds(1));
+  EXPECT_EQ(
+      GaugeValue(Build(b, TestModule(), {true, true}), kProbeHttpStatusCode),
+      404);
+  // No response at all: 0, as blackbox.
+  b.requests = {Response(ResultClass::kConnect, 0, absl::Milliseconds(1))};
+  EXPECT_EQ(
+      GaugeValue(Build(b, TestModule(), {true, true}), kProbeHttpStatusCode),
+      0);
+}
+
+TEST(BlackboxCompatTest, PhaseDurationsAreMeansOverRequestsWithThePhase) {
+  auto fs = Build(NormalBurst(), TestModule(), {true, true});
+  // resolve/connect: the two responses that opened a connection.
+  EXPECT_NEAR(
+      SeriesValue(fs, kProbeHttpDurationSeconds, kLabelPhase, "resolve"), 0.003,
+      1e-9);
+  EXPECT_NEAR(
+      SeriesValue(fs, kProbeHttpDurationSeconds, kLabelPhase, "connect"), 0.305,
+      1e-9);
+  EXPECT_EQ(SeriesValue(fs, kProbeHttpDurationSeconds, kLabelPhase, "tls"), 0);
+  // processing/transfer: every response (30, 150, 600, 1200 ms).
+  EXPECT_NEAR(
+      SeriesValue(fs, kProbeHttpDurationSeconds, kLabelPhase, "processing"),
+      0.495, 1e-9);
+  EXPECT_NEAR(
+      SeriesValue(fs, kProbeHttpDurationSeconds, kLabelPhase, "transfer"),
+      0.113, 1e-9);
+  // DNS: every request that opened a connection, failed ones too.
+  EXPECT_NEAR(GaugeValue(fs, kProbeDnsLookupTimeSeconds), 0.002, 1e-9);
+}
+
+TEST(BlackboxCompatTest, BodyRegexAndLastResponse) {
+  auto fs = Build(NormalBurst(), TestModule(), {true, true});
+  EXPECT_EQ(GaugeValue(fs, kProbeFailedDueToRegex), 1);  // r6: validation
+  EXPECT_EQ(GaugeValue(fs, kProbeHttpUncompressedBodyLength), 10);
+  EXPECT_EQ(GaugeValue(fs, kProbeHttpSsl), 0);
+  EXPECT_EQ(GaugeValue(fs, kProbeIpProtocol), 0);  // no address seen
+  EXPECT_EQ(GaugeValue(fs, kProbeIpAddrHash), 0);
+  EXPECT_EQ(FindFamily(fs, kProbeTlsVersionInfo), nullptr);
+  EXPECT_EQ(FindFamily(fs, kProbeSslLastChainInfo), nullptr);
+  EXPECT_EQ(FindFamily(fs, kProbeSslLastChainExpiryTimestampSeconds), nullptr);
+}
+
+TEST(BlackboxCompatTest, TlsAndConnectionFacts) {
+  auto fs = Build(CompatTlsBurst(), TestModule(), {true, true});
+  EXPECT_EQ(GaugeValue(fs, kProbeFailedDueToRegex), 0);
+  EXPECT_EQ(GaugeValue(fs, kProbeHttpSsl), 1);
+  EXPECT_EQ(GaugeValue(fs, kProbeHttpVersion), 2);
+  EXPECT_EQ(GaugeValue(fs, kProbeHttpRedirects), 1);
+  EXPECT_EQ(GaugeValue(fs, kProbeHttpContentLength), 1234);
+  EXPECT_EQ(GaugeValue(fs, kProbeIpProtocol), 6);
+  // FNV-1a 32 of the 16 address bytes, computed independently.
+  EXPECT_EQ(GaugeValue(fs, kProbeIpAddrHash), 1851458804);
+  EXPECT_EQ(SeriesValue(fs, kProbeTlsVersionInfo, kLabelVersion, "TLS 1.3"), 1);
+  EXPECT_EQ(GaugeValue(fs, kProbeSslLastChainExpiryTimestampSeconds),
+            1767225600);
+  const MetricFamily* info = FindFamily(fs, kProbeSslLastChainInfo);
+  ASSERT_NE(info, nullptr);
+  ASSERT_EQ(info->metric.size(), 1u);
+  EXPECT_EQ(info->metric[0].gauge.value, 1);
+  std::vector<std::string> labels;
+  for (const auto& l : info->metric[0].label) {
+    labels.push_back(absl::StrCat(l.name, "=", l.value));
+  }
+  EXPECT_THAT(labels, ElementsAre("fingerprint_sha256=ab01",
+                                  "issuer=CN=Test CA,O=Canary\\, Inc.",
+                                  "serialnumber=1f", "subject=CN=localhost",
+                                  "subjectalternative=localhost,example.test"));
+
+  BurstResult v4 = CompatTlsBurst();
+  v4.compat.last_address = "192.0.2.1";
+  auto fs4 = Build(v4, TestModule(), {true, true});
+  EXPECT_EQ(GaugeValue(fs4, kProbeIpProtocol), 4);
+  EXPECT_EQ(GaugeValue(fs4, kProbeIpAddrHash), 3400906390);
+  // One plain response among TLS ones: not "SSL".
+  v4.compat.tls_responses = 1;
+  EXPECT_EQ(GaugeValue(Build(v4, TestModule(), {true, true}), kProbeHttpSsl),
+            0);
+}
+
+TEST(BlackboxCompatTest, SwitchedOffLeavesEveryCompatFamilyOut) {
+  config::Module module = TestModule();
+  module.metrics.blackbox_compat = false;
+  auto fs = Build(CompatTlsBurst(), module, {true, true});
+  for (const char* name : kCompatFamilies) {
+    EXPECT_EQ(FindFamily(fs, name), nullptr) << name;
+  }
+  EXPECT_EQ(FindFamily(fs, kProbeTlsVersionInfo), nullptr);
+  EXPECT_EQ(FindFamily(fs, kProbeSslLastChainInfo), nullptr);
+  EXPECT_EQ(FindFamily(fs, kProbeSslLastChainExpiryTimestampSeconds), nullptr);
+  // The exporter's own metrics stay.
+  EXPECT_NE(FindFamily(fs, kProbeSslEarliestCertExpiry), nullptr);
+  EXPECT_NE(FindFamily(fs, kProbeHttpPhaseDurationSeconds), nullptr);
+}
+
+TEST(PhasesSwitchTest, QuantilesReplaceTheHistogram) {
+  config::Module module = TestModule();
+  module.metrics.phases = config::MetricsConfig::Phases::kQuantiles;
+  auto fs = Build(NormalBurst(), module, {true, true});
+  EXPECT_EQ(FindFamily(fs, kProbeHttpPhaseDurationSeconds), nullptr);
+  const MetricFamily* f =
+      FindFamily(fs, kProbeHttpPhaseDurationQuantileSeconds);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->type, MetricType::Summary);
+  ASSERT_EQ(f->metric.size(), static_cast<size_t>(kNumPhases));
+  const ClientMetric* processing = FindSeries(*f, kLabelPhase, "processing");
+  ASSERT_NE(processing, nullptr);
+  EXPECT_EQ(processing->summary.sample_count, 4u);
+  EXPECT_NEAR(processing->summary.sample_sum, 1.98, 1e-9);
+  ASSERT_EQ(processing->summary.quantile.size(), std::size(kPhaseQuantiles));
+  // 30, 150, 600, 1200 ms: the median interpolates 150 and 600.
+  EXPECT_NEAR(processing->summary.quantile[0].value, 0.375, 1e-9);
+  const ClientMetric* tls = FindSeries(*f, kLabelPhase, "tls");
+  ASSERT_NE(tls, nullptr);
+  EXPECT_EQ(tls->summary.sample_count, 0u);
+  EXPECT_TRUE(std::isnan(tls->summary.quantile[0].value));
+}
+
+TEST(PhasesSwitchTest, OffLeavesBothOut) {
+  config::Module module = TestModule();
+  module.metrics.phases = config::MetricsConfig::Phases::kOff;
+  auto fs = Build(NormalBurst(), module, {true, true});
+  EXPECT_EQ(FindFamily(fs, kProbeHttpPhaseDurationSeconds), nullptr);
+  EXPECT_EQ(FindFamily(fs, kProbeHttpPhaseDurationQuantileSeconds), nullptr);
+  EXPECT_NE(FindFamily(fs, kProbeHttpRequestDurationSeconds), nullptr);
+}
+
 // Guards the checks below: the runner must see promtool's lint findings.
 TEST(PromtoolTest, RunnerReportsLintProblems) {
   ASSERT_EQ(access(kPromtool, X_OK), 0)
@@ -578,6 +775,20 @@ TEST(PromtoolTest, AcceptsTlsBurst) {
       SerializeFamilies(Build(TlsBurst(), TestModule(), {true, true}));
   EXPECT_THAT(text, HasSubstr("probe_ssl_earliest_cert_expiry "));
   ExpectPromtoolAccepts(text);
+}
+
+TEST(PromtoolTest, AcceptsCompatTlsBurst) {
+  const std::string text =
+      SerializeFamilies(Build(CompatTlsBurst(), TestModule(), {true, true}));
+  EXPECT_THAT(text, HasSubstr("probe_ssl_last_chain_info{"));
+  ExpectPromtoolAccepts(text);
+}
+
+TEST(PromtoolTest, AcceptsPhaseQuantiles) {
+  config::Module module = TestModule();
+  module.metrics.phases = config::MetricsConfig::Phases::kQuantiles;
+  ExpectPromtoolAccepts(
+      SerializeFamilies(Build(NormalBurst(), module, {true, true})));
 }
 
 TEST(PromtoolTest, AcceptsDefaultBuckets) {
