@@ -60,7 +60,7 @@ std::string ThresholdActual(const config::Threshold& t,
                             const probes::BurstStats& s) {
   const double v = probes::ThresholdValue(t, s);
   const std::string source = t.source;
-  const size_t op = source.find_first_of("<>");
+  const size_t op = source.find_first_of("<>=!");
   const std::string stat =
       op == std::string::npos ? source : source.substr(0, op);
   if (t.stat == config::Threshold::Stat::kErrorRate) {

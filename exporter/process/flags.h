@@ -14,6 +14,8 @@
 //                             0.5s; "0.5" (seconds) or a Go duration "500ms"
 //   --config.check[=BOOL]     validate the config and exit
 //   --config.dump-default     print the embedded default config and exit
+//   --config.convert=F        print the TOML equivalent of blackbox.yml F
+//                             and exit (exporter/cli/convert.h)
 //   --history.limit=N         recent probes kept for "/" (default 100)
 //   --log.level=L             debug|info|warn|error (default info)
 //   --log.format=F            logfmt|json (default logfmt)
@@ -44,6 +46,7 @@ struct Flags {
   absl::Duration timeout_offset = absl::Milliseconds(500);
   bool config_check = false;
   bool dump_default = false;
+  std::string convert_file;  // --config.convert; empty: not asked
   size_t history_limit = 100;
   LogLevel log_level = LogLevel::kInfo;
   LogFormat log_format = LogFormat::kLogfmt;
