@@ -20,6 +20,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "absl/time/time.h"
+#include "base/escape.h"
 #include "base/status_macros.h"
 #include "config/loader.h"
 
@@ -68,37 +69,8 @@ std::string Where(const YAML::Mark& m) {
   return absl::StrCat(m.line + 1, ":", m.column + 1);
 }
 
-// A TOML basic string.
-std::string Quote(absl::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-          out += absl::StrFormat("\\u%04x", static_cast<unsigned char>(c));
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += "\"";
-  return out;
-}
+// A TOML basic string (TOML's escapes are JSON's).
+std::string Quote(absl::string_view s) { return Quoted(s); }
 
 std::string QuoteAll(const std::vector<std::string>& v) {
   std::vector<std::string> q;
