@@ -231,7 +231,7 @@ absl::Status Converter::HeaderMatches(const std::string& path,
   std::vector<std::string> items;
   for (size_t i = 0; i < n.size(); ++i) {
     const std::string item_path = absl::StrCat(path, "[", i, "]");
-    const YAML::Node& m = n[i];
+    const YAML::Node m = n[i];
     if (!m.IsMap()) {
       return Error(m, item_path,
                    absl::StrCat("expected a map {header, regexp, "
@@ -274,7 +274,7 @@ absl::Status Converter::Tls(const std::string& path, const YAML::Node& tls,
   for (auto it = tls.begin(); it != tls.end(); ++it) {
     const std::string k = it->first.Scalar();
     const std::string kp = absl::StrCat(path, ".", k);
-    const YAML::Node& v = it->second;
+    const YAML::Node v = it->second;  // a copy: `it->` is a proxy
     if (k == "ca_file" || k == "cert_file" || k == "key_file" ||
         k == "server_name") {
       ASSIGN_OR_RETURN(std::string s, String(v, kp));
@@ -314,7 +314,7 @@ absl::Status Converter::Http(const std::string& path, const YAML::Node& http,
   for (auto it = http.begin(); it != http.end(); ++it) {
     const std::string k = it->first.Scalar();
     const std::string kp = absl::StrCat(path, ".", k);
-    const YAML::Node& v = it->second;
+    const YAML::Node v = it->second;  // a copy: `it->` is a proxy
     if (k == "method") {
       ASSIGN_OR_RETURN(std::string m, String(v, kp));
       m = absl::AsciiStrToUpper(m);
@@ -610,6 +610,10 @@ absl::StatusOr<BlackboxConversion> Converter::Run(const YAML::Node& root) {
     }
   }
   const YAML::Node modules = root["modules"];
+  if (!modules.IsDefined()) {
+    return Error(root, "modules",
+                 "not a blackbox_exporter configuration: no \"modules\"");
+  }
   if (!modules.IsMap()) {
     return Error(modules, "modules",
                  absl::StrCat("expected a map of module names to modules, "

@@ -28,11 +28,6 @@ bool ParseFiniteNumber(absl::string_view s, double* out) {
   return !s.empty() && (absl::ascii_isdigit(s[0]) || s[0] == '.') &&
          absl::SimpleAtod(s, out) && std::isfinite(*out);
 }
-return !digits.empty() &&
-       (absl::ascii_isdigit(digits[0]) || digits[0] == '.') &&
-       !absl::StrContains(s, 'x') && !absl::StrContains(s, 'X') &&
-       absl::SimpleAtod(s, out) && std::isfinite(*out);
-}
 
 // Consumes the statistic at the front of `rest`.
 absl::Status ParseStat(absl::string_view source, absl::string_view& rest,

@@ -102,23 +102,23 @@ TEST(BlackboxYamlTest, ExampleNamesEveryOptionNotCarriedOver) {
           "blackbox.yml:30: modules.http_with_proxy: no timeout: blackbox "
           "derives it from the scrape timeout; here each request gets the "
           "default 2s",
-          "blackbox.yml:63: modules.http_2xx_oauth_client_credentials.http."
+          "blackbox.yml:62: modules.http_2xx_oauth_client_credentials.http."
           "oauth2: OAuth 2.0 client credentials are not supported",
-          "blackbox.yml:69: module tls_connect skipped: prober tcp "
+          "blackbox.yml:68: module tls_connect skipped: prober tcp "
           "(canary_exporter probes HTTP only)",
-          "blackbox.yml:74: module icmp_example skipped: prober icmp "
+          "blackbox.yml:73: module icmp_example skipped: prober icmp "
           "(canary_exporter probes HTTP only)",
-          "blackbox.yml:79: module dns_udp_example skipped: prober dns "
+          "blackbox.yml:78: module dns_udp_example skipped: prober dns "
           "(canary_exporter probes HTTP only)",
-          "blackbox.yml:84: module grpc skipped: prober grpc "
+          "blackbox.yml:83: module grpc skipped: prober grpc "
           "(canary_exporter probes HTTP only)"));
   // The same lines are comments in the TOML, where they belong.
   EXPECT_THAT(c.toml, HasSubstr("[modules.http_2xx_oauth_client_credentials]\n"
-                                "# not carried over (line 63): "
+                                "# not carried over (line 62): "
                                 "modules.http_2xx_oauth_client_credentials."
                                 "http.oauth2: OAuth 2.0 client credentials "
                                 "are not supported\n"));
-  EXPECT_THAT(c.toml, HasSubstr("# skipped (line 84): module grpc, prober "
+  EXPECT_THAT(c.toml, HasSubstr("# skipped (line 83): module grpc, prober "
                                 "grpc (canary_exporter probes HTTP only)\n"));
 }
 
@@ -212,6 +212,9 @@ INSTANTIATE_TEST_SUITE_P(
                 absl::StatusCode::kInvalidArgument,
                 "b.yml:1:1: global: not a blackbox_exporter configuration: "
                 "unknown top-level key (blackbox.yml has only \"modules\")"},
+        BadCase{"EmptyMap", "{}\n", absl::StatusCode::kInvalidArgument,
+                "b.yml:1:1: modules: not a blackbox_exporter configuration: "
+                "no \"modules\""},
         BadCase{"YamlSyntax", "modules:\n  a: [1, 2\n",
                 absl::StatusCode::kInvalidArgument,
                 "b.yml:3:1: end of sequence flow not found"},

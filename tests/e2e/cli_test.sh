@@ -73,10 +73,10 @@ out=$("$bin" --config.check --config.file="$tmp/converted.toml" 2>&1) || rc=$?
 check "the converted config passes --config.check" test "$rc" -eq 0
 check "every http module converted" grep -q '5 modules' <<<"$out"
 check "skipped probers named on stderr" \
-  grep -q 'example.yml:84: module grpc skipped: prober grpc' "$tmp/convert.err"
+  grep -q 'example.yml:83: module grpc skipped: prober grpc' "$tmp/convert.err"
 check "options not carried over named on stderr" \
   grep -q 'http.oauth2: OAuth 2.0 client credentials are not supported' "$tmp/convert.err"
-check "and as TOML comments" grep -q '^# not carried over (line 63): ' "$tmp/converted.toml"
+check "and as TOML comments" grep -q '^# not carried over (line 62): ' "$tmp/converted.toml"
 printf 'global:\n  scrape_interval: 15s\n' >"$tmp/prometheus.yml"
 rc=0
 out=$("$bin" --config.convert "$tmp/prometheus.yml" 2>&1) || rc=$?
