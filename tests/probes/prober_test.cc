@@ -153,6 +153,7 @@ TEST_F(ProberTest, AFailingTargetIsNotARunFailure) {
   auto prober = MakeProber([](int64_t) {
     Completion c = FakeTransport::Ok(absl::Milliseconds(10));
     c.status_code = 503;
+    c.result = ResultClass::kHttpStatus;
     return c;
   });
   ProbeReport r = Run(*prober);
