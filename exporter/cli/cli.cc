@@ -584,11 +584,17 @@ int RunProbeCommand(int argc, char** argv, std::ostream& out,
   const probes::Allowlist allowlist =
       CliAllowlist(args->allow_metadata_targets);
   if (absl::Status s = probes::CheckTarget(allowlist, *target); !s.ok()) {
-    err << "canary_exporter probe: " << s.message()
-        << (args->allow_metadata_targets
-                ? ""
-                : " (--allow-metadata-targets lifts this guard)")
-        << "\n";
+    // The guard's own reason points at [security], which the CLI does not
+    // read: keep what it names (host, address), say what lifts it here.
+    std::string what(s.message());
+    const size_t cut = what.find(" is not allowed");
+    if (cut != std::string::npos) {
+      what = absl::StrCat(what.substr(0, cut),
+                          " is not allowed: link-local, cloud metadata and "
+                          "unspecified addresses are refused; "
+                          "--allow-metadata-targets lifts this guard");
+    }
+    err << "canary_exporter probe: " << what << "\n";
     return kExitCouldNotRun;
   }
   const absl::Duration budget = args->timeout.value_or(CliBudget(*module));

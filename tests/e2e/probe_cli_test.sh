@@ -33,6 +33,7 @@ check() {
   if "$@"; then ok "$what"; else bad "$what"; fi
 }
 has() { grep -qF -- "$1" "$tmp/out"; }
+jqe() { jq -e "$@" >/dev/null; }
 
 "$bin" --web.listen-address=127.0.0.1:0 >"$tmp/server.log" 2>&1 &
 pid=$!
@@ -121,17 +122,17 @@ fi
 run --config.file="$tmp/gate.toml" --module=k6_forms --summary-export="$tmp/s.json" "$target"
 check "k6 threshold forms and a [security] list without loopback: exit 0" test "$rc" -eq 0
 check "k6 forms shown" has "✓ rate==0 "
-check "--summary-export is JSON" jq -e . "$tmp/s.json"
-check "--summary-export counts requests as k6" jq -e '.metrics.http_reqs.count == 3' "$tmp/s.json"
+check "--summary-export is JSON" jqe . "$tmp/s.json"
+check "--summary-export counts requests as k6" jqe '.metrics.http_reqs.count == 3' "$tmp/s.json"
 check "--summary-export: thresholds, false = held (k6's meaning)" \
-  jq -e '.metrics.http_req_duration.thresholds["max!=0"] == false and .metrics.http_req_failed.thresholds["rate==0"] == false' "$tmp/s.json"
+  jqe '.metrics.http_req_duration.thresholds["max!=0"] == false and .metrics.http_req_failed.thresholds["rate==0"] == false' "$tmp/s.json"
 check "--summary-export: verdict and exit code" \
-  jq -e '.canary.success == true and .canary.exit_code == 0' "$tmp/s.json"
+  jqe '.canary.success == true and .canary.exit_code == 0' "$tmp/s.json"
 
 run --config.file="$tmp/gate.toml" --module=slow_gate --summary-export="$tmp/s.json" "$target"
 check "--summary-export on a failed gate: exit 99" test "$rc" -eq 99
 check "--summary-export marks the crossed threshold true (k6's meaning)" \
-  jq -e '.metrics.http_req_duration.thresholds["p(95)<1us"] == true and .canary.exit_code == 99' "$tmp/s.json"
+  jqe '.metrics.http_req_duration.thresholds["p(95)<1us"] == true and .canary.exit_code == 99' "$tmp/s.json"
 
 run --summary-export="$tmp/no/such/dir/s.json" "$target"
 check "unwritable --summary-export: exit 2 before probing" test "$rc" -eq 2
@@ -139,7 +140,7 @@ check "unwritable --summary-export: exit 2 before probing" test "$rc" -eq 2
 # A metadata address is refused before any packet is sent.
 run --config.file="$tmp/gate.toml" --module=plain "http://169.254.169.254/latest/meta-data/"
 check "metadata address: the probe could not run, exit 107" test "$rc" -eq 107
-check "the refusal names the lifting flag" grep -q -- '--allow-metadata-targets lifts this guard' "$tmp/err"
+check "the refusal names the address and the lifting flag" grep -q -- 'address 169.254.169.254 is not allowed: link-local, cloud metadata and unspecified addresses are refused; --allow-metadata-targets lifts this guard' "$tmp/err"
 
 # Ctrl-C: the burst stops early, the summary of what ran is printed, 105.
 start=$(date +%s%N)
