@@ -55,14 +55,23 @@ inline constexpr absl::Duration kMaxRequestHeadTimeout = absl::Minutes(5);
 // A k6-style threshold, e.g. "p(95)<200ms" or "error_rate<0.01".
 struct Threshold {
   enum class Stat {
-    kPercentile,  // p(N): N in `percentile`, 0 < N <= 100
+    kPercentile,  // p(N): N in `percentile`, 0 <= N <= 100 (p(0) = min)
     kAvg,
     kMin,
     kMed,  // same as p(50)
     kMax,
     kErrorRate,  // share of requests whose result is not "success", 0..1
+                 // (also written `rate`, k6's http_req_failed threshold)
   };
-  enum class Op { kLess, kLessEqual, kGreater, kGreaterEqual };
+  // kEqual is k6's `==` and `===` (the same for numbers); kNotEqual `!=`.
+  enum class Op {
+    kLess,
+    kLessEqual,
+    kGreater,
+    kGreaterEqual,
+    kEqual,
+    kNotEqual
+  };
 
   std::string source;  // as written in the config, the metric label value
   Stat stat = Stat::kPercentile;

@@ -24,7 +24,7 @@ absl::StatusOr<Config> LoadConfig(absl::string_view toml_text,
   return ConfigFromDocument(root, filename);
 }
 
-absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
+absl::StatusOr<std::string> ReadConfigText(const std::string& path) {
   struct stat st;
   if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
     return absl::InvalidArgumentError(
@@ -48,6 +48,11 @@ absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
     return absl::ErrnoToStatus(
         error, absl::StrCat("cannot read config file \"", path, "\""));
   }
+  return text;
+}
+
+absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
+  ASSIGN_OR_RETURN(std::string text, ReadConfigText(path));
   return LoadConfig(text, path);
 }
 

@@ -36,6 +36,11 @@ absl::StatusOr<Config> LoadConfig(absl::string_view toml_text,
 // the file as `path` was written.
 absl::StatusOr<Config> LoadConfigFile(const std::string& path);
 
+// ReadConfigText returns the whole file at `path`: InvalidArgument for a
+// directory, NotFound / PermissionDenied (naming the path) when it cannot be
+// read. Shared with config/blackbox_yaml.h.
+absl::StatusOr<std::string> ReadConfigText(const std::string& path);
+
 // LoadDefaultConfig loads DefaultConfigToml() (config/default_config.h).
 absl::StatusOr<Config> LoadDefaultConfig();
 

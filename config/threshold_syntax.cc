@@ -22,6 +22,8 @@ absl::Status Invalid(absl::string_view source, absl::string_view what) {
 }
 
 // Parses a finite number; SimpleAtod alone would also take "inf" and "nan".
+// A leading sign is refused: k6 would take "p(95)<-1", a bound no latency
+// or rate can meet, so here it is a config error.
 bool ParseFiniteNumber(absl::string_view s, double* out) {
   return !s.empty() && (absl::ascii_isdigit(s[0]) || s[0] == '.') &&
          absl::SimpleAtod(s, out) && std::isfinite(*out);
@@ -38,6 +40,8 @@ absl::Status ParseStat(absl::string_view source, absl::string_view& rest,
   // but the operator must follow immediately, checked by the caller.
   static constexpr Named kNamed[] = {
       {"error_rate", Threshold::Stat::kErrorRate},
+      // k6's `rate`, as written for http_req_failed: the failed share.
+      {"rate", Threshold::Stat::kErrorRate},
       {"avg", Threshold::Stat::kAvg},
       {"min", Threshold::Stat::kMin},
       {"med", Threshold::Stat::kMed},
@@ -56,10 +60,11 @@ absl::Status ParseStat(absl::string_view source, absl::string_view& rest,
     }
     absl::string_view n = absl::StripAsciiWhitespace(rest.substr(0, close));
     double percentile;
-    if (!ParseFiniteNumber(n, &percentile) || percentile <= 0 ||
+    // k6 takes p(0) (the minimum) up to p(100) (the maximum).
+    if (!ParseFiniteNumber(n, &percentile) || percentile < 0 ||
         percentile > 100) {
       return Invalid(source, absl::StrCat("percentile must be a number in "
-                                          "(0, 100] as in p(95), got \"",
+                                          "[0, 100] as in p(95), got \"",
                                           n, "\""));
     }
     t.stat = Threshold::Stat::kPercentile;
@@ -68,14 +73,18 @@ absl::Status ParseStat(absl::string_view source, absl::string_view& rest,
     return absl::OkStatus();
   }
   return Invalid(source,
-                 "expected a statistic p(N), avg, min, med, max or error_rate "
-                 "at the start");
+                 "expected a statistic p(N), avg, min, med, max, error_rate "
+                 "or rate at the start");
 }
 
 absl::Status ParseOp(absl::string_view source, absl::string_view& rest,
                      Threshold& t) {
-  // Two-character operators first so "<=" is not read as "<".
-  if (absl::ConsumePrefix(&rest, "<=")) {
+  // Longer operators first so "<=" is not read as "<", "===" not as "==".
+  if (absl::ConsumePrefix(&rest, "===") || absl::ConsumePrefix(&rest, "==")) {
+    t.op = Threshold::Op::kEqual;
+  } else if (absl::ConsumePrefix(&rest, "!=")) {
+    t.op = Threshold::Op::kNotEqual;
+  } else if (absl::ConsumePrefix(&rest, "<=")) {
     t.op = Threshold::Op::kLessEqual;
   } else if (absl::ConsumePrefix(&rest, ">=")) {
     t.op = Threshold::Op::kGreaterEqual;
@@ -85,8 +94,8 @@ absl::Status ParseOp(absl::string_view source, absl::string_view& rest,
     t.op = Threshold::Op::kGreater;
   } else {
     return Invalid(source,
-                   "expected an operator <, <=, > or >= after the "
-                   "statistic");
+                   "expected an operator <, <=, >, >=, ==, === or != after "
+                   "the statistic");
   }
   return absl::OkStatus();
 }

@@ -18,6 +18,7 @@
 #include "config/default_config.h"
 #include "config/loader.h"
 #include "exporter/cli/cli.h"
+#include "exporter/cli/convert.h"
 #include "exporter/cli/healthcheck.h"
 #include "exporter/process/flags.h"
 #include "exporter/process/log.h"
@@ -108,6 +109,9 @@ int Run(int argc, char** argv) {
     std::cout << "canary_exporter, version " << Version() << " (revision "
               << Revision() << ")\n";
     return 0;
+  }
+  if (!flags->convert_file.empty()) {
+    return RunConvertCommand(flags->convert_file, std::cout, std::cerr);
   }
   if (flags->dump_default) {
     std::cout << config::DefaultConfigToml();

@@ -106,9 +106,21 @@ class Recorder {
   absl::flat_hash_map<absl::string_view, uint32_t> error_ids_;
 };
 
+// True once the caller asked the burst to stop starting requests.
+bool StopAsked(const std::atomic<bool>* stop) {
+  return stop != nullptr && stop->load(std::memory_order_relaxed);
+}
+
+// With a stop flag, no wait outlasts kStopPoll, so a stop asked from a
+// signal handler is seen that soon whatever the pacing.
+absl::Time CapForStop(absl::Time wake, absl::Time now,
+                      const std::atomic<bool>* stop) {
+  return stop == nullptr ? wake : std::min(wake, now + kStopPoll);
+}
+
 absl::Status RunOpen(const BurstPlan& plan, Transport* transport, Clock* clock,
                      absl::Time start, const RequestObserver& on_request,
-                     BurstResult* out) {
+                     const std::atomic<bool>* stop, BurstResult* out) {
   const absl::Time hard_deadline = start + plan.budget;
   const absl::Time stop_at = start + plan.start_window;
   Recorder recorder(plan.vus, out, on_request);
@@ -119,6 +131,8 @@ absl::Status RunOpen(const BurstPlan& plan, Transport* transport, Clock* clock,
   int64_t next = 0;
   while (true) {
     absl::Time now = clock->Now();
+    // Stopped: the arrivals not yet due are neither sent nor dropped.
+    if (StopAsked(stop)) next = plan.planned;
     while (next < plan.planned) {
       const absl::Time due = start + ArrivalOffset(next, plan.rate);
       if (due > now) break;
@@ -156,7 +170,7 @@ absl::Status RunOpen(const BurstPlan& plan, Transport* transport, Clock* clock,
     if (next < plan.planned) {
       wake = std::min(wake, start + ArrivalOffset(next, plan.rate));
     }
-    RETURN_IF_ERROR(transport->Wait(wake, &done));
+    RETURN_IF_ERROR(transport->Wait(CapForStop(wake, now, stop), &done));
     recorder.Finished(done, &freed);
     free_slots.insert(free_slots.end(), freed.begin(), freed.end());
   }
@@ -165,7 +179,8 @@ absl::Status RunOpen(const BurstPlan& plan, Transport* transport, Clock* clock,
 
 absl::Status RunClosed(const BurstPlan& plan, Transport* transport,
                        Clock* clock, absl::Time start,
-                       const RequestObserver& on_request, BurstResult* out) {
+                       const RequestObserver& on_request,
+                       const std::atomic<bool>* stop, BurstResult* out) {
   const absl::Time hard_deadline = start + plan.budget;
   const absl::Time stop_at = start + plan.start_window;
   struct Vu {
@@ -187,7 +202,7 @@ absl::Status RunClosed(const BurstPlan& plan, Transport* transport,
       Vu& vu = vus[slot];
       if (!vu.busy && !vu.done) {
         if ((plan.requests.has_value() && started >= *plan.requests) ||
-            started >= plan.max_requests) {
+            started >= plan.max_requests || StopAsked(stop)) {
           vu.done = true;
         } else if (vu.ready >= stop_at || now >= stop_at) {
           vu.done = true;
@@ -216,7 +231,7 @@ absl::Status RunClosed(const BurstPlan& plan, Transport* transport,
       out->truncated = true;
       break;
     }
-    RETURN_IF_ERROR(transport->Wait(wake, &done));
+    RETURN_IF_ERROR(transport->Wait(CapForStop(wake, now, stop), &done));
     recorder.Finished(done, &freed);
     const absl::Time after = clock->Now();
     for (int slot : freed) {
@@ -284,7 +299,8 @@ BurstPlan PlanBurst(const config::BurstConfig& burst, absl::Duration timeout,
 
 absl::StatusOr<BurstResult> RunBurst(const BurstPlan& plan,
                                      Transport* transport, Clock* clock,
-                                     const RequestObserver& on_request) {
+                                     const RequestObserver& on_request,
+                                     const std::atomic<bool>* stop) {
   BurstResult out;
   out.budget = plan.budget;
   out.planned = plan.planned;
@@ -294,9 +310,11 @@ absl::StatusOr<BurstResult> RunBurst(const BurstPlan& plan,
       static_cast<size_t>(std::min<int64_t>(plan.planned, 100000)));
   const absl::Time start = clock->Now();
   if (plan.rate > 0) {
-    RETURN_IF_ERROR(RunOpen(plan, transport, clock, start, on_request, &out));
+    RETURN_IF_ERROR(
+        RunOpen(plan, transport, clock, start, on_request, stop, &out));
   } else {
-    RETURN_IF_ERROR(RunClosed(plan, transport, clock, start, on_request, &out));
+    RETURN_IF_ERROR(
+        RunClosed(plan, transport, clock, start, on_request, stop, &out));
   }
   out.duration = clock->Now() - start;
   return out;

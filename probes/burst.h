@@ -23,6 +23,7 @@
 #ifndef CANARY_PROBES_BURST_H_
 #define CANARY_PROBES_BURST_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -72,11 +73,19 @@ absl::Duration ArrivalOffset(int64_t i, double rate);
 // cut by the budget), in completion order; it must be quick.
 using RequestObserver = std::function<void(const RequestResult&)>;
 
+// How often a burst with a stop flag looks at it while it waits.
+inline constexpr absl::Duration kStopPoll = absl::Milliseconds(50);
+
 // Runs the plan. `transport` must have at least plan.vus slots.
 // `on_request`, when set, sees every request as it is recorded.
+// `stop`, when set, may turn true at any time from any thread or a signal
+// handler (the CLI's Ctrl-C): from then on (within kStopPoll) the burst
+// starts no request, lets those in flight finish (each within its timeout)
+// and returns what ran; arrivals not started are not counted as dropped.
 absl::StatusOr<BurstResult> RunBurst(const BurstPlan& plan,
                                      Transport* transport, Clock* clock,
-                                     const RequestObserver& on_request = {});
+                                     const RequestObserver& on_request = {},
+                                     const std::atomic<bool>* stop = nullptr);
 
 }  // namespace canary::probes
 

@@ -53,12 +53,13 @@ class ProberImpl : public Prober {
     absl::Status status = transport.status();
     if (status.ok()) {
       absl::StatusOr<BurstResult> burst =
-          RunBurst(plan, transport->get(), clock_, spec.on_request);
+          RunBurst(plan, transport->get(), clock_, spec.on_request, spec.stop);
       status = burst.status();
       if (burst.ok()) report.burst = *std::move(burst);
     }
     if (!status.ok()) {
       // The exporter, not the target, failed: still data, never a crash.
+      report.run_status = status;
       RequestResult r;
       r.set_result(ResultClass::kOther);
       r.set_error_id(report.burst.AddError(std::string(status.message())));

@@ -12,12 +12,14 @@
 #ifndef CANARY_PROBES_PROBER_H_
 #define CANARY_PROBES_PROBER_H_
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "base/clock.h"
@@ -44,6 +46,9 @@ struct ProbeSpec {
   // Optional: sees each request as it completes, on the probing thread
   // (progress display); must be quick and must not throw.
   std::function<void(const RequestResult&)> on_request;
+  // Optional: when it turns true the burst stops starting requests and the
+  // probe reports what ran (RunBurst's `stop`; the CLI's Ctrl-C).
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct ProbeReport {
@@ -55,6 +60,10 @@ struct ProbeReport {
   std::vector<bool> thresholds_passed;  // parallel to module->thresholds
   // Every family of the /probe answer, probe_success included.
   std::vector<prometheus::MetricFamily> families;
+  // Not OK when the probe could not run at all (the transport could not be
+  // set up, the engine failed): the exporter's failure, not the target's.
+  // The burst then holds one "other" request with this message.
+  absl::Status run_status;
 };
 
 class Prober {

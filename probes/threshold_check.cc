@@ -41,6 +41,10 @@ bool EvaluateThreshold(const config::Threshold& t, const BurstStats& s) {
       return v > t.value;
     case Op::kGreaterEqual:
       return v >= t.value;
+    case Op::kEqual:
+      return v == t.value;
+    case Op::kNotEqual:
+      return v != t.value;  // never reached with NaN (no samples): fails
   }
   return false;
 }

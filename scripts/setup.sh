@@ -6,7 +6,7 @@
 set -euo pipefail
 
 pkgs=(cmake ninja-build pkg-config g++ libcivetweb-dev civetweb prometheus-cpp-dev zlib1g-dev
-      libcurl4-openssl-dev libssl-dev libtomlplusplus-dev libabsl-dev libre2-dev ca-certificates
+      libcurl4-openssl-dev libssl-dev libtomlplusplus-dev libabsl-dev libre2-dev libyaml-cpp-dev ca-certificates
       libcrypt-dev)
 test_pkgs=(libgtest-dev libgmock-dev libbenchmark-dev prometheus openssl curl
            chromium yamllint python3-yaml prometheus-alertmanager jq

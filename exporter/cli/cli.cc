@@ -1,5 +1,6 @@
 #include "exporter/cli/cli.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -7,7 +8,9 @@
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <memory>
 #include <thread>
@@ -20,7 +23,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "base/escape.h"
 #include "base/sync.h"
+#include "config/allowed_target.h"
 #include "config/loader.h"
 #include "exporter/process/flags.h"
 #include "exporter/views/report_format.h"
@@ -30,6 +35,7 @@
 #include "probes/metrics.h"
 #include "probes/stats.h"
 #include "probes/target.h"
+#include "probes/target_guard.h"
 #include "probes/threshold_check.h"
 
 namespace canary::exporter {
@@ -60,7 +66,7 @@ std::string ThresholdActual(const config::Threshold& t,
                             const probes::BurstStats& s) {
   const double v = probes::ThresholdValue(t, s);
   const std::string source = t.source;
-  const size_t op = source.find_first_of("<>");
+  const size_t op = source.find_first_of("<>=!");
   const std::string stat =
       op == std::string::npos ? source : source.substr(0, op);
   if (t.stat == config::Threshold::Stat::kErrorRate) {
@@ -165,8 +171,17 @@ absl::StatusOr<ProbeArgs> ParseProbeArgs(int argc, char** argv) {
       name = flag.substr(0, eq);
       value = flag.substr(eq + 1);
     }
+    if (name == "allow-metadata-targets") {
+      if (value.has_value() && *value != "true" && *value != "false") {
+        return Usage(absl::StrCat("invalid value \"", *value,
+                                  "\" for flag --allow-metadata-targets: "
+                                  "want true or false"));
+      }
+      args.allow_metadata_targets = !value.has_value() || *value == "true";
+      continue;
+    }
     if (name != "config.file" && name != "module" && name != "timeout" &&
-        name != "output") {
+        name != "output" && name != "summary-export") {
       return Usage(absl::StrCat("unknown flag --", name));
     }
     if (!value.has_value()) {
@@ -184,6 +199,9 @@ absl::StatusOr<ProbeArgs> ParseProbeArgs(int argc, char** argv) {
       absl::StatusOr<absl::Duration> d = ParseTimeout(*value);
       if (!d.ok()) return d.status();
       args.timeout = *d;
+    } else if (name == "summary-export") {
+      if (value->empty()) return Usage("flag --summary-export needs a file");
+      args.summary_export = std::string(*value);
     } else if (*value == "summary") {
       args.output = CliOutput::kSummary;
     } else if (*value == "prometheus") {
@@ -206,7 +224,11 @@ std::string ProbeUsage() {
          "Runs one burst of the module against URL now, prints a k6-like "
          "summary\nand exits 0 when every threshold holds, 99 when the probe "
          "fails\n(a threshold crossed; without thresholds, a failed request), "
-         "2 on usage\nor config errors. Usable as a CI performance gate.\n"
+         "105 when\ninterrupted by Ctrl-C (after the summary of what ran), "
+         "107 when the\nprobe could not run (a refused target, a transport "
+         "error), 2 on usage\nor config errors. Usable as a CI performance "
+         "gate. Any target may be\nprobed except link-local and cloud "
+         "metadata addresses.\n"
          "\n"
          "Flags:\n"
          "  --config.file=FILE   TOML configuration (default: "
@@ -218,7 +240,16 @@ std::string ProbeUsage() {
          "                       + the module timeout + 1s, at most 10m)\n"
          "  --output=FORMAT      summary (default) or prometheus (the "
          "/probe exposition)\n"
+         "  --summary-export=FILE\n"
+         "                       also write the summary as JSON (k6's "
+         "--summary-export shape)\n"
+         "  --allow-metadata-targets\n"
+         "                       also probe link-local, cloud metadata "
+         "(169.254.169.254)\n"
+         "                       and unspecified addresses\n"
          "  -h, --help           show this help\n"
+         "\n"
+         "Colours only on a terminal and without NO_COLOR.\n"
          "\n"
          "Example:\n"
          "  canary_exporter probe --module=http_2xx "
@@ -379,6 +410,126 @@ std::string RenderSummary(const config::Module& module,
   return out;
 }
 
+probes::Allowlist CliAllowlist(bool allow_metadata_targets) {
+  // "0.0.0.0/0" and "::/0" allow every address except the restricted
+  // ranges, which only entries inside them can name (probes/allowlist.h).
+  std::vector<std::string> entries = {"0.0.0.0/0", "::/0"};
+  if (allow_metadata_targets) {
+    entries.insert(entries.end(),
+                   {"169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128",
+                    "0.0.0.0/32", "::/128"});
+  }
+  config::SecurityConfig security;
+  security.allowed_targets.emplace();
+  for (const std::string& e : entries) {
+    // Constant entries: they parse.
+    security.allowed_targets->push_back(*config::ParseAllowedTarget(e));
+  }
+  return probes::Allowlist(security);
+}
+
+bool UseColor(bool tty, const char* no_color_env) {
+  return tty && (no_color_env == nullptr || no_color_env[0] == '\0');
+}
+
+namespace {
+
+// A JSON number to 6 decimals (below a microsecond for milliseconds,
+// which is finer than any latency measured), trailing zeros dropped; NaN
+// (no samples) has no JSON form: null.
+std::string JsonNumber(double v) {
+  if (!std::isfinite(v)) return "null";
+  std::string s = absl::StrFormat("%.6f", v);
+  while (s.back() == '0') s.pop_back();
+  if (s.back() == '.') s.pop_back();
+  if (s == "-0") s = "0";
+  return s;
+}
+
+std::string JsonThresholds(const config::Module& module,
+                           const probes::ProbeReport& report, bool rate) {
+  std::vector<std::string> items;
+  for (size_t i = 0; i < module.thresholds.size(); ++i) {
+    const config::Threshold& t = module.thresholds[i];
+    if ((t.stat == config::Threshold::Stat::kErrorRate) != rate) continue;
+    const bool passed =
+        i < report.thresholds_passed.size() && report.thresholds_passed[i];
+    // k6's --summary-export maps a threshold to true when it failed.
+    items.push_back(
+        absl::StrCat(Quoted(t.source), ": ", passed ? "false" : "true"));
+  }
+  if (items.empty()) return "";
+  return absl::StrCat(", \"thresholds\": {", absl::StrJoin(items, ", "), "}");
+}
+
+// Stops the burst on the first SIGINT; the second one ends the process
+// (SA_RESETHAND restores the default), as with k6.
+std::atomic<bool> g_interrupted{false};
+static_assert(std::atomic<bool>::is_always_lock_free);
+extern "C" void OnSigint(int) { g_interrupted.store(true); }
+
+}  // namespace
+
+std::string SummaryJson(const config::Module& module, const std::string& target,
+                        const probes::ProbeReport& report, bool interrupted,
+                        int exit_code) {
+  const probes::BurstResult& burst = report.burst;
+  const probes::BurstStats& s = report.stats;
+  const double seconds = absl::ToDoubleSeconds(burst.duration);
+  const auto per_second = [&](int64_t n) {
+    return JsonNumber(seconds > 0 ? static_cast<double>(n) / seconds : 0);
+  };
+  const auto ms = [](double sec) { return JsonNumber(sec * 1000); };
+  const int64_t sent = static_cast<int64_t>(burst.requests.size());
+  std::string j = "{\n";
+  absl::StrAppend(&j, "  \"state\": {\"testRunDurationMs\": ",
+                  JsonNumber(seconds * 1000), "},\n");
+  absl::StrAppend(&j, "  \"metrics\": {\n");
+  absl::StrAppend(&j, "    \"http_reqs\": {\"count\": ", sent,
+                  ", \"rate\": ", per_second(sent), "},\n");
+  absl::StrAppend(&j, "    \"iterations\": {\"count\": ", sent,
+                  ", \"rate\": ", per_second(sent), "},\n");
+  absl::StrAppend(&j, "    \"dropped_iterations\": {\"count\": ", burst.dropped,
+                  ", \"rate\": ", per_second(burst.dropped), "},\n");
+  absl::StrAppend(&j, "    \"http_req_duration\": {\"avg\": ", ms(s.avg),
+                  ", \"min\": ", ms(s.min),
+                  ", \"med\": ", ms(probes::Quantile(s.latencies, 0.5)),
+                  ", \"max\": ", ms(s.max),
+                  ", \"p(90)\": ", ms(probes::Quantile(s.latencies, 0.9)),
+                  ", \"p(95)\": ", ms(probes::Quantile(s.latencies, 0.95)),
+                  JsonThresholds(module, report, /*rate=*/false), "},\n");
+  // As k6's Rate: passes counts true samples (failed requests), fails the
+  // false ones; value is the failed share (null without requests).
+  absl::StrAppend(
+      &j, "    \"http_req_failed\": {\"passes\": ", s.errors,
+      ", \"fails\": ", sent - s.errors, ", \"value\": ",
+      JsonNumber(sent > 0 ? static_cast<double>(s.errors) / sent
+                          : std::numeric_limits<double>::quiet_NaN()),
+      JsonThresholds(module, report, /*rate=*/true), "}\n");
+  absl::StrAppend(&j, "  },\n");
+  std::vector<std::string> codes;
+  for (const auto& [code, n] : s.by_code) {
+    codes.push_back(absl::StrCat("\"", code, "\": ", n));
+  }
+  std::vector<std::string> classes;
+  for (int c = 0; c < probes::kNumResultClasses; ++c) {
+    if (s.by_class[c] == 0) continue;
+    classes.push_back(absl::StrCat(
+        Quoted(probes::ResultClassName(static_cast<probes::ResultClass>(c))),
+        ": ", s.by_class[c]));
+  }
+  absl::StrAppend(&j, "  \"canary\": {\"module\": ", Quoted(module.name),
+                  ", \"target\": ", Quoted(RedactUrlUserinfo(target)),
+                  ", \"success\": ", report.success ? "true" : "false",
+                  ", \"interrupted\": ", interrupted ? "true" : "false",
+                  ", \"exit_code\": ", exit_code,
+                  ", \"planned\": ", burst.planned, ", \"status_codes\": {",
+                  absl::StrJoin(codes, ", "), "}", ", \"results\": {",
+                  absl::StrJoin(classes, ", "), "}}\n");
+  absl::StrAppend(&j, "}\n");
+  return j;
+}
+
 int RunProbeCommand(int argc, char** argv, std::ostream& out,
                     std::ostream& err) {
   absl::StatusOr<ProbeArgs> args = ParseProbeArgs(argc, argv);
@@ -412,23 +563,50 @@ int RunProbeCommand(int argc, char** argv, std::ostream& out,
     err << "canary_exporter probe: " << target.status().message() << "\n";
     return kExitUsage;
   }
+  // Opened (and truncated) before any request: an unwritable path is a
+  // usage error, not a surprise after the burst.
+  std::ofstream export_file;
+  if (!args->summary_export.empty()) {
+    export_file.open(args->summary_export, std::ios::trunc);
+    if (!export_file) {
+      err << "canary_exporter probe: cannot write --summary-export file \""
+          << args->summary_export << "\"\n";
+      return kExitUsage;
+    }
+  }
   if (absl::Status s = probes::GlobalInit(); !s.ok()) {
     err << "canary_exporter probe: initializing libcurl failed: " << s.message()
         << "\n";
-    return kExitInternal;
+    return kExitCouldNotRun;
+  }
+  // The user typed this target: the server's allowlist is not for them
+  // (k6 has none); only the metadata-address guard stays.
+  const probes::Allowlist allowlist =
+      CliAllowlist(args->allow_metadata_targets);
+  if (absl::Status s = probes::CheckTarget(allowlist, *target); !s.ok()) {
+    // The guard's own reason points at [security], which the CLI does not
+    // read: keep what it names (host, address), say what lifts it here.
+    std::string what(s.message());
+    const size_t cut = what.find(" is not allowed");
+    if (cut != std::string::npos) {
+      what = absl::StrCat(what.substr(0, cut),
+                          " is not allowed: link-local, cloud metadata and "
+                          "unspecified addresses are refused; "
+                          "--allow-metadata-targets lifts this guard");
+    }
+    err << "canary_exporter probe: " << what << "\n";
+    return kExitCouldNotRun;
   }
   const absl::Duration budget = args->timeout.value_or(CliBudget(*module));
 
   std::atomic<int64_t> completed{0};
   std::atomic<int64_t> errors{0};
-  // The config's [security] allowlist applies here too (loopback only
-  // without it): the refusal says how to widen it.
-  const probes::Allowlist allowlist(config->security);
   probes::ProbeSpec spec{.target = target->url,
                          .parsed_target = *target,
                          .module = module,
                          .budget = budget,
-                         .allowlist = &allowlist};
+                         .allowlist = &allowlist,
+                         .stop = &g_interrupted};
   const bool tty = isatty(STDOUT_FILENO) == 1;
   canary::Notification done;
   std::thread progress;
@@ -452,18 +630,49 @@ int RunProbeCommand(int argc, char** argv, std::ostream& out,
                            std::cref(completed), std::cref(errors), planned,
                            expected, absl::Now());
   }
+  // Ctrl-C stops the burst; what ran is still summarized.
+  g_interrupted.store(false);
+  struct sigaction on_int = {};
+  struct sigaction previous = {};
+  on_int.sa_handler = OnSigint;
+  on_int.sa_flags = SA_RESETHAND;
+  sigemptyset(&on_int.sa_mask);
+  sigaction(SIGINT, &on_int, &previous);
   std::unique_ptr<probes::Prober> prober = probes::NewHttpProber();
   probes::ProbeReport report = prober->Probe(spec);
+  sigaction(SIGINT, &previous, nullptr);
+  const bool interrupted = g_interrupted.load();
   done.Notify();
   if (progress.joinable()) progress.join();
 
+  int code = report.success ? kExitOk : kExitFailed;
+  if (interrupted) code = kExitInterrupted;
+  if (!report.run_status.ok()) code = kExitCouldNotRun;
   if (args->output == CliOutput::kPrometheus) {
     out << probes::SerializeFamilies(report.families);
   } else {
-    out << RenderSummary(*module, target->url, budget, report, tty);
+    out << RenderSummary(*module, target->url, budget, report,
+                         UseColor(tty, std::getenv("NO_COLOR")));
+    if (interrupted) {
+      out << "  interrupted (Ctrl-C): the summary covers the "
+          << report.burst.requests.size() << " requests that ran\n";
+    }
   }
   out.flush();
-  return report.success ? kExitOk : kExitFailed;
+  if (!report.run_status.ok()) {
+    err << "canary_exporter probe: the probe could not run: "
+        << report.run_status.message() << "\n";
+  }
+  if (export_file.is_open()) {
+    export_file << SummaryJson(*module, target->url, report, interrupted, code);
+    export_file.close();
+    if (!export_file) {
+      err << "canary_exporter probe: writing --summary-export file \""
+          << args->summary_export << "\" failed\n";
+      return kExitCouldNotRun;
+    }
+  }
+  return code;
 }
 
 }  // namespace canary::exporter

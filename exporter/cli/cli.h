@@ -3,15 +3,25 @@
 // exposition; usable as a CI performance gate.
 //
 //   canary_exporter probe [--config.file=F] [--module=M] [--timeout=D]
-//                         [--output=summary|prometheus] URL
+//                         [--output=summary|prometheus]
+//                         [--summary-export=FILE] [--allow-metadata-targets]
+//                         URL
 //
 //   if (argc > 1 && std::string(argv[1]) == "probe")
 //     return RunProbeCommand(argc - 1, argv + 1, std::cout, std::cerr);
 //
-// Exit codes (k6's convention): 0 every threshold holds (without
-// thresholds: every request succeeded), 99 the probe failed, 2 usage or
-// config errors, 1 the exporter itself could not run (libcurl init).
-// On a terminal a live progress line is drawn once a burst runs past 2 s.
+// As `k6 run`: any target the user types is probed (the server's [security]
+// allowlist does not apply; only link-local, cloud metadata and unspecified
+// addresses are refused, unless --allow-metadata-targets). Exit codes, k6's
+// where k6 has one: 0 every threshold holds (without thresholds: every
+// request succeeded), 99 the probe failed (k6: thresholds crossed), 105
+// interrupted by Ctrl-C (k6: external abort; the summary of what ran is
+// still printed), 107 the probe could not run (k6: the script broke; here a
+// refused target, a transport that could not be set up, libcurl init), 2
+// usage or config errors.
+// On a terminal a live progress line is drawn once a burst runs past 2 s,
+// and the summary has colours unless NO_COLOR is set (non-empty, as
+// no-color.org says); piped output is plain text.
 //
 // Thread-safety: RunProbeCommand is for main(); the rest are pure.
 // Errors: ParseProbeArgs returns InvalidArgument naming the flag or
@@ -34,7 +44,8 @@ namespace canary::exporter {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 99;  // k6: thresholds crossed
 inline constexpr int kExitUsage = 2;
-inline constexpr int kExitInternal = 1;
+inline constexpr int kExitInterrupted = 105;  // k6: ExternalAbort
+inline constexpr int kExitCouldNotRun = 107;  // k6: ScriptException
 // The longest a CLI burst may take without an explicit --timeout.
 inline constexpr absl::Duration kMaxCliBudget = absl::Minutes(10);
 
@@ -45,9 +56,26 @@ struct ProbeArgs {
   std::string module = "canary";
   std::optional<absl::Duration> timeout;  // the whole probe's budget
   CliOutput output = CliOutput::kSummary;
+  std::string summary_export;  // --summary-export: a JSON file; empty: none
+  bool allow_metadata_targets = false;
   std::string target;
   bool help = false;
 };
+
+// The CLI's target guard: every address but link-local, cloud metadata and
+// unspecified ones (probes/allowlist.h); with `allow_metadata_targets`,
+// those too.
+probes::Allowlist CliAllowlist(bool allow_metadata_targets);
+
+// Whether to colour the summary: a terminal, and NO_COLOR unset or empty.
+bool UseColor(bool tty, const char* no_color_env);
+
+// The JSON of --summary-export, in the shape of k6's --summary-export
+// (metrics in milliseconds; as in k6, a threshold maps to true when it
+// FAILED), plus a "canary" object with the verdict and the exit code.
+std::string SummaryJson(const config::Module& module, const std::string& target,
+                        const probes::ProbeReport& report, bool interrupted,
+                        int exit_code);
 
 // Parses the arguments after "probe" (argv[0] is "probe" itself).
 absl::StatusOr<ProbeArgs> ParseProbeArgs(int argc, char** argv);

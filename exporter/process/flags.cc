@@ -52,6 +52,9 @@ absl::Status SetValue(absl::string_view name, absl::string_view value,
                       Flags* flags) {
   if (name == "config.file") {
     flags->config_file = std::string(value);
+  } else if (name == "config.convert") {
+    if (value.empty()) return BadValue(name, value, "want a blackbox.yml file");
+    flags->convert_file = std::string(value);
   } else if (name == "web.listen-address") {
     if (value.empty() || !absl::StrContains(value, ':')) {
       return BadValue(name, value, "want [host]:port, e.g. \":9427\"");
@@ -79,10 +82,10 @@ absl::Status SetValue(absl::string_view name, absl::string_view value,
 }
 
 bool IsValueFlag(absl::string_view name) {
-  return name == "config.file" || name == "web.listen-address" ||
-         name == "timeout-offset" || name == "log.level" ||
-         name == "history.limit" || name == "log.format" ||
-         name == "shutdown.drain-timeout";
+  return name == "config.file" || name == "config.convert" ||
+         name == "web.listen-address" || name == "timeout-offset" ||
+         name == "log.level" || name == "history.limit" ||
+         name == "log.format" || name == "shutdown.drain-timeout";
 }
 
 }  // namespace
@@ -156,6 +159,8 @@ std::string Usage() {
       "  --config.check              validate the configuration and exit\n"
       "  --config.dump-default       print the embedded default "
       "configuration and exit\n"
+      "  --config.convert=FILE       print the TOML equivalent of a "
+      "blackbox_exporter config (http modules) and exit\n"
       "  --history.limit=N           recent probes shown on / (default 100; "
       "0 = none)\n"
       "  --shutdown.drain-timeout=DURATION  on SIGTERM/SIGINT, how long "

@@ -14,6 +14,8 @@
 //                             0.5s; "0.5" (seconds) or a Go duration "500ms"
 //   --config.check[=BOOL]     validate the config and exit
 //   --config.dump-default     print the embedded default config and exit
+//   --config.convert=F        print the TOML equivalent of blackbox.yml F
+//                             and exit (exporter/cli/convert.h)
 //   --history.limit=N         recent probes kept for "/" (default 100)
 //   --shutdown.drain-timeout=D  on SIGTERM, how long probes in flight may
 //                             still run to get their answers; default 25s,
@@ -50,6 +52,7 @@ struct Flags {
   absl::Duration timeout_offset = absl::Milliseconds(500);
   bool config_check = false;
   bool dump_default = false;
+  std::string convert_file;  // --config.convert; empty: not asked
   size_t history_limit = 100;
   absl::Duration drain_timeout = kDefaultDrainTimeout;
   LogLevel log_level = LogLevel::kInfo;

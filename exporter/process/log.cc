@@ -5,6 +5,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "base/escape.h"
 
 namespace canary::exporter {
 namespace {
@@ -17,36 +18,6 @@ bool NeedsQuoting(absl::string_view v) {
     }
   }
   return false;
-}
-
-// Escapes `v` for both a logfmt quoted value and a JSON string: the
-// escapes they share (\" \\ \n \r \t, \u00XX) are valid in either.
-void AppendEscaped(std::string* out, absl::string_view v) {
-  for (unsigned char c : v) {
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          absl::StrAppendFormat(out, "\\u%04x", c);
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
-    }
-  }
 }
 
 void AppendLogfmt(std::string* out, absl::string_view key,

@@ -60,7 +60,18 @@ INSTANTIATE_TEST_SUITE_P(
         GoodCase{"error_rate <= 1", Stat::kErrorRate, 0, Op::kLessEqual, 1,
                  "error_rate <= 1"},
         GoodCase{"error_rate>=0", Stat::kErrorRate, 0, Op::kGreaterEqual, 0,
-                 "error_rate>=0"}));
+                 "error_rate>=0"},
+        // The forms k6 also accepts: ==, ===, !=, p(0), `rate`.
+        GoodCase{"avg==1s", Stat::kAvg, 0, Op::kEqual, 1, "avg==1s"},
+        GoodCase{"max === 250", Stat::kMax, 0, Op::kEqual, 0.25, "max === 250"},
+        GoodCase{"min!=0", Stat::kMin, 0, Op::kNotEqual, 0, "min!=0"},
+        GoodCase{"p(0)<1s", Stat::kPercentile, 0, Op::kLess, 1, "p(0)<1s"},
+        GoodCase{"p(99.99)<=1e3", Stat::kPercentile, 99.99, Op::kLessEqual, 1,
+                 "p(99.99)<=1e3"},
+        GoodCase{"rate<0.01", Stat::kErrorRate, 0, Op::kLess, 0.01,
+                 "rate<0.01"},
+        GoodCase{"rate == 0", Stat::kErrorRate, 0, Op::kEqual, 0, "rate == 0"},
+        GoodCase{"rate!=1", Stat::kErrorRate, 0, Op::kNotEqual, 1, "rate!=1"}));
 
 struct BadCase {
   std::string input;
@@ -84,15 +95,20 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"p(95)<-1ms", "expected a latency"},
         BadCase{"p(95)<inf", "expected a latency"},
         BadCase{"avg<2 s", "expected a latency"},
-        BadCase{"p(0)<1s", "percentile must be a number in (0, 100]"},
-        BadCase{"p(101)<1s", "percentile must be a number in (0, 100]"},
+        BadCase{"p(-1)<1s", "percentile must be a number in [0, 100]"},
+        BadCase{"p(101)<1s", "percentile must be a number in [0, 100]"},
         BadCase{"p(x)<1s", "percentile must be a number"},
         BadCase{"p(95<1s", "missing \")\""},
         BadCase{"p95<1s", "expected a statistic"},
-        BadCase{"rate<0.1", "expected a statistic"},
+        BadCase{"rates<0.1", "expected an operator"},
+        BadCase{"count<10", "expected a statistic"},
         BadCase{"", "empty threshold"}, BadCase{"avg", "expected an operator"},
         BadCase{"avg=1s", "expected an operator"},
-        BadCase{"avg==1s", "expected an operator"},
+        BadCase{"avg=!1s", "expected an operator"},
+        BadCase{"avg!1s", "expected an operator"},
+        BadCase{"avg====1s", "expected a latency"},
+        BadCase{"p(95)<-5", "expected a latency"},
+        BadCase{"rate<2", "between 0 and 1"},
         BadCase{"error_rate<1.5", "between 0 and 1"},
         BadCase{"error_rate<5ms", "between 0 and 1"},
         BadCase{"error_rate<-0.1", "between 0 and 1"}));

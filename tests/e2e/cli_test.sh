@@ -63,6 +63,27 @@ out=$("$bin" --config.check 2>&1) || rc=$?
 check "config.check without a file checks the embedded default" \
   grep -q '^config OK: embedded default: ' <<<"$out"
 
+# --- --config.convert (blackbox.yml -> TOML) ----------------------------------
+example=$(cd "$(dirname "$0")/../testdata/config/blackbox" && pwd)/example.yml
+rc=0
+"$bin" --config.convert="$example" >"$tmp/converted.toml" 2>"$tmp/convert.err" || rc=$?
+check "config.convert exits 0" test "$rc" -eq 0
+rc=0
+out=$("$bin" --config.check --config.file="$tmp/converted.toml" 2>&1) || rc=$?
+check "the converted config passes --config.check" test "$rc" -eq 0
+check "every http module converted" grep -q '5 modules' <<<"$out"
+check "skipped probers named on stderr" \
+  grep -q 'example.yml:83: module grpc skipped: prober grpc' "$tmp/convert.err"
+check "options not carried over named on stderr" \
+  grep -q 'http.oauth2: OAuth 2.0 client credentials are not supported' "$tmp/convert.err"
+check "and as TOML comments" grep -q '^# not carried over (line 62): ' "$tmp/converted.toml"
+printf 'global:\n  scrape_interval: 15s\n' >"$tmp/prometheus.yml"
+rc=0
+out=$("$bin" --config.convert "$tmp/prometheus.yml" 2>&1) || rc=$?
+check "config.convert of a non-blackbox file exits 1" test "$rc" -eq 1
+check "the error names file:line:col and the key" \
+  grep -q 'prometheus.yml:1:1: global: not a blackbox_exporter configuration' <<<"$out"
+
 rc=0
 out=$("$bin" --no.such-flag 2>&1) || rc=$?
 check "an unknown flag exits 2" test "$rc" -eq 2

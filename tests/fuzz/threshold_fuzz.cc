@@ -22,7 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   FUZZ_CHECK(std::isfinite(t->value));
   if (t->stat == Threshold::Stat::kPercentile) {
-    FUZZ_CHECK(t->percentile > 0 && t->percentile <= 100);
+    FUZZ_CHECK(t->percentile >= 0 && t->percentile <= 100);
   }
   if (t->stat == Threshold::Stat::kErrorRate) {
     FUZZ_CHECK(t->value >= 0 && t->value <= 1);

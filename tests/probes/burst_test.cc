@@ -1,6 +1,7 @@
 #include "probes/burst.h"
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <memory>
 
@@ -338,6 +339,69 @@ TEST(BurstTest, EarliestCertificateExpiryIsKept) {
   ASSERT_OK_AND_ASSIGN(BurstResult r, RunBurst(plan, &transport, &clock));
   ASSERT_TRUE(r.earliest_cert_expiry.has_value());
   EXPECT_EQ(*r.earliest_cert_expiry, soon);
+}
+
+}  // namespace
+}  // namespace canary::probes
+
+namespace canary::probes {
+namespace {
+
+// Ctrl-C in the CLI: a stop flag set mid-burst ends it early with what ran.
+TEST(BurstStopTest, ClosedModelStopsStartingAndKeepsWhatRan) {
+  FakeClock clock;
+  FakeTransport transport(&clock, Constant(absl::Milliseconds(20)));
+  // 2 VUs, 10 requests back to back: 5 rounds of two without a stop.
+  BurstPlan plan = PlanBurst(Closed(2, absl::ZeroDuration(), std::nullopt, 10),
+                             absl::Seconds(2), absl::Seconds(30));
+  std::atomic<bool> stop{false};
+  int seen = 0;
+  const RequestObserver observer = [&](const RequestResult&) {
+    if (++seen == 3) stop.store(true);
+  };
+  ASSERT_OK_AND_ASSIGN(BurstResult r,
+                       RunBurst(plan, &transport, &clock, observer, &stop));
+  // Requests 0-1 (round 1), 2-3 (round 2) started; the third completion
+  // stops the burst before round 3; request 3 in flight still finishes.
+  EXPECT_EQ(r.requests.size(), 4u);
+  EXPECT_EQ(r.dropped, 0);
+  EXPECT_FALSE(r.truncated);
+  EXPECT_EQ(r.planned, 4);  // what ran, as when a duration ends it first
+  EXPECT_EQ(r.duration, absl::Milliseconds(40));
+}
+
+TEST(BurstStopTest, OpenModelStopsArrivalsWithoutCountingThemDropped) {
+  FakeClock clock;
+  FakeTransport transport(&clock, Constant(absl::Milliseconds(5)));
+  // 10/s for 2 s: 20 arrivals, one every 100 ms.
+  BurstPlan plan = PlanBurst(Open(10, 4, absl::Seconds(2)), absl::Seconds(2),
+                             absl::Seconds(30));
+  ASSERT_EQ(plan.planned, 20);
+  std::atomic<bool> stop{false};
+  int seen = 0;
+  const RequestObserver observer = [&](const RequestResult&) {
+    if (++seen == 5) stop.store(true);
+  };
+  ASSERT_OK_AND_ASSIGN(BurstResult r,
+                       RunBurst(plan, &transport, &clock, observer, &stop));
+  EXPECT_EQ(r.requests.size(), 5u);
+  EXPECT_EQ(r.dropped, 0);
+  EXPECT_FALSE(r.truncated);
+  // The fifth request (due at 400 ms) ends at 405 ms; the stop is seen at
+  // once, not at the next arrival.
+  EXPECT_EQ(r.duration, absl::Milliseconds(405));
+}
+
+TEST(BurstStopTest, StopBeforeTheStartSendsNothing) {
+  FakeClock clock;
+  FakeTransport transport(&clock, Constant(absl::Milliseconds(5)));
+  std::atomic<bool> stop{true};
+  BurstPlan plan = PlanBurst(Closed(3, absl::ZeroDuration(), absl::Seconds(1)),
+                             absl::Seconds(2), absl::Seconds(30));
+  ASSERT_OK_AND_ASSIGN(BurstResult r,
+                       RunBurst(plan, &transport, &clock, {}, &stop));
+  EXPECT_TRUE(r.requests.empty());
+  EXPECT_TRUE(transport.starts().empty());
 }
 
 }  // namespace

@@ -1,17 +1,22 @@
 #include "probes/prober.h"
 
+#include <atomic>
+
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "probes/exposition.h"
 #include "probes/metric_names.h"
 #include "probes/metrics.h"
 #include "tests/testing/fake_transport.h"
+#include "tests/testing/status_matchers.h"
 
 namespace canary::probes {
 namespace {
 
 using ::canary::testing::FakeClock;
 using ::canary::testing::FakeTransport;
+using ::canary::testing::IsOk;
+using ::canary::testing::StatusIs;
 using ::testing::HasSubstr;
 
 config::Threshold P95Below(double seconds) {
@@ -138,6 +143,40 @@ TEST_F(ProberTest, TransportFailureIsDataNotACrash) {
   EXPECT_THAT(r.burst.error(r.burst.requests[0]), HasSubstr("curl_multi_init"));
   EXPECT_THAT(SerializeFamilies(r.families),
               HasSubstr("probe_http_requests{result=\"other\"} 1"));
+  // The CLI tells "could not run" from "failed" by this.
+  EXPECT_THAT(r.run_status, StatusIs(absl::StatusCode::kInternal,
+                                     HasSubstr("curl_multi_init")));
+}
+
+TEST_F(ProberTest, AFailingTargetIsNotARunFailure) {
+  module_.burst.requests = 2;
+  auto prober = MakeProber([](int64_t) {
+    Completion c = FakeTransport::Ok(absl::Milliseconds(10));
+    c.status_code = 503;
+    c.result = ResultClass::kHttpStatus;
+    return c;
+  });
+  ProbeReport r = Run(*prober);
+  EXPECT_FALSE(r.success);
+  EXPECT_THAT(r.run_status, IsOk());
+}
+
+TEST_F(ProberTest, StopFlagEndsTheBurstEarly) {
+  module_.burst.requests = 10;
+  std::atomic<bool> stop{false};
+  int seen = 0;
+  auto prober = MakeProber(
+      [](int64_t) { return FakeTransport::Ok(absl::Milliseconds(10)); });
+  ProbeReport r = prober->Probe({.target = "http://127.0.0.1:1/",
+                                 .module = &module_,
+                                 .budget = absl::Seconds(10),
+                                 .on_request =
+                                     [&](const RequestResult&) {
+                                       if (++seen == 4) stop.store(true);
+                                     },
+                                 .stop = &stop});
+  EXPECT_EQ(r.burst.requests.size(), 4u);
+  EXPECT_TRUE(r.success);  // what ran all succeeded
 }
 
 }  // namespace

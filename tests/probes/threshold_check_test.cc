@@ -108,6 +108,17 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"ErrorRateGreaterEqualAbove",
              T(Stat::kErrorRate, Op::kGreaterEqual, 0.3), false},
         Case{"ErrorRateTypicalSloFails", T(Stat::kErrorRate, Op::kLess, 0.01),
+             false},
+        // k6's ==/=== and != compare exactly; p(0) is the minimum.
+        Case{"MinEqualAtEqual", T(Stat::kMin, Op::kEqual, 0.125), true},
+        Case{"MinEqualOther", T(Stat::kMin, Op::kEqual, 0.126), false},
+        Case{"MinNotEqualAtEqual", T(Stat::kMin, Op::kNotEqual, 0.125), false},
+        Case{"MaxNotEqualOther", T(Stat::kMax, Op::kNotEqual, 2), true},
+        Case{"ErrorRateEqual", T(Stat::kErrorRate, Op::kEqual, 0.25), true},
+        Case{"ErrorRateNotEqualZero", T(Stat::kErrorRate, Op::kNotEqual, 0),
+             true},
+        Case{"P0IsMin", T(Stat::kPercentile, Op::kEqual, 0.125, 0), true},
+        Case{"P0AboveMinFails", T(Stat::kPercentile, Op::kGreater, 0.125, 0),
              false}),
     [](const ::testing::TestParamInfo<Case>& info) { return info.param.name; });
 
@@ -115,8 +126,9 @@ TEST(EvaluateThresholdNaNTest, NoResponsesFailEveryLatencyStatAndOp) {
   const BurstStats s = NoResponses();
   for (Stat stat :
        {Stat::kPercentile, Stat::kAvg, Stat::kMin, Stat::kMed, Stat::kMax}) {
-    for (Op op : {Op::kLess, Op::kLessEqual, Op::kGreater, Op::kGreaterEqual}) {
-      // Bounds either way would pass for any finite value.
+    for (Op op : {Op::kLess, Op::kLessEqual, Op::kGreater, Op::kGreaterEqual,
+                  Op::kNotEqual}) {
+      // Bounds either way would pass for any finite value (!= 1e9 too).
       const double bound =
           (op == Op::kLess || op == Op::kLessEqual) ? 1e9 : -1e9;
       EXPECT_FALSE(EvaluateThreshold(T(stat, op, bound, 95), s))
@@ -134,8 +146,11 @@ TEST(EvaluateThresholdNaNTest, NoResponsesStillEvaluateErrorRate) {
 
 TEST(EvaluateThresholdNaNTest, ErrorRateWithZeroRequestsFailsEveryOp) {
   const BurstStats s = ComputeStats(BurstResult{});
-  for (Op op : {Op::kLess, Op::kLessEqual, Op::kGreater, Op::kGreaterEqual}) {
-    const double bound = (op == Op::kLess || op == Op::kLessEqual) ? 1 : 0;
+  for (Op op : {Op::kLess, Op::kLessEqual, Op::kGreater, Op::kGreaterEqual,
+                Op::kNotEqual}) {
+    const double bound =
+        (op == Op::kLess || op == Op::kLessEqual || op == Op::kNotEqual) ? 1
+                                                                         : 0;
     EXPECT_FALSE(EvaluateThreshold(T(Stat::kErrorRate, op, bound), s))
         << "op=" << static_cast<int>(op);
   }

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "config/allowed_target.h"
 #include "config/threshold_syntax.h"
 #include "exporter/process/flags.h"
 #include "gmock/gmock.h"
@@ -234,6 +235,105 @@ TEST(RenderSummaryTest, NoResponsesPrintsDashesNotNaN) {
   EXPECT_THAT(out, HasSubstr("p(95)=- (no responses)"));
   EXPECT_THAT(out, HasSubstr("no responses"));
   EXPECT_THAT(out, Not(HasSubstr("nan")));
+}
+
+// k6's threshold forms reach the summary with the statistic they compare.
+TEST(RenderSummaryTest, K6OperatorsShowTheirStatistic) {
+  Scenario s = Mixed();
+  s.module.thresholds = {*config::ParseThreshold("rate!=0"),
+                         *config::ParseThreshold("max===40"),
+                         *config::ParseThreshold("p(0)==10ms")};
+  s.report.thresholds_passed =
+      probes::EvaluateThresholds(s.module.thresholds, s.report.stats);
+  const std::string out =
+      RenderSummary(s.module, "http://h/", absl::Seconds(9), s.report, false);
+  EXPECT_THAT(out, HasSubstr("✓ rate!=0 "));
+  EXPECT_THAT(out, HasSubstr("rate=25.00%"));
+  EXPECT_THAT(out, HasSubstr("✓ max===40 "));
+  EXPECT_THAT(out, HasSubstr("max=40ms"));
+  EXPECT_THAT(out, HasSubstr("✓ p(0)==10ms "));
+  EXPECT_THAT(out, HasSubstr("p(0)=10ms"));
+}
+
+TEST(SummaryJsonTest, K6ShapeInMillisecondsWithK6ThresholdBooleans) {
+  Scenario s = Mixed();
+  const std::string j =
+      SummaryJson(s.module, "http://u:secret@127.0.0.1:1/x", s.report,
+                  /*interrupted=*/false, kExitFailed);
+  EXPECT_THAT(j, HasSubstr("\"http_reqs\": {\"count\": 4, \"rate\": 2}"));
+  EXPECT_THAT(j, HasSubstr("\"dropped_iterations\": {\"count\": 1, "));
+  EXPECT_THAT(j, HasSubstr("\"http_req_duration\": {\"avg\": 25, \"min\": 10, "
+                           "\"med\": 25, \"max\": 40, \"p(90)\": 37, "
+                           "\"p(95)\": 38.5"));
+  // As k6's --summary-export: true means the threshold failed.
+  EXPECT_THAT(j, HasSubstr("\"thresholds\": {\"p(95)<35ms\": true}"));
+  EXPECT_THAT(j, HasSubstr("\"http_req_failed\": {\"passes\": 1, \"fails\": 3, "
+                           "\"value\": 0.25, \"thresholds\": "
+                           "{\"error_rate<0.5\": false}}"));
+  EXPECT_THAT(j, HasSubstr("\"success\": false, \"interrupted\": false, "
+                           "\"exit_code\": 99"));
+  EXPECT_THAT(j, HasSubstr("\"status_codes\": {\"200\": 3, \"503\": 1}"));
+  EXPECT_THAT(j, Not(HasSubstr("secret")));
+}
+
+TEST(SummaryJsonTest, NoRequestsGiveNullNotNaN) {
+  config::Module m;
+  m.name = "m";
+  probes::ProbeReport r;
+  r.stats = probes::ComputeStats(r.burst);
+  const std::string j = SummaryJson(m, "http://h/", r, true, kExitInterrupted);
+  EXPECT_THAT(j, HasSubstr("\"avg\": null"));
+  EXPECT_THAT(j, HasSubstr("\"value\": null"));
+  EXPECT_THAT(j, HasSubstr("\"interrupted\": true, \"exit_code\": 105"));
+  EXPECT_THAT(j, Not(HasSubstr("nan")));
+}
+
+TEST(CliAllowlistTest, AnyAddressButMetadataUnlessLifted) {
+  const probes::Allowlist guard = CliAllowlist(false);
+  for (const char* ok : {"10.1.2.3", "8.8.8.8", "127.0.0.1", "2001:db8::1",
+                         "::1", "192.168.1.1"}) {
+    EXPECT_THAT(guard.CheckAddress(*config::ParseIpAddress(ok), false), IsOk())
+        << ok;
+  }
+  for (const char* no :
+       {"169.254.169.254", "fe80::1", "fd00:ec2::254", "0.0.0.0", "::"}) {
+    EXPECT_THAT(guard.CheckAddress(*config::ParseIpAddress(no), false),
+                StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr(no)))
+        << no;
+  }
+  const probes::Allowlist lifted = CliAllowlist(true);
+  for (const char* ok : {"169.254.169.254", "fe80::1", "fd00:ec2::254",
+                         "0.0.0.0", "::", "10.1.2.3"}) {
+    EXPECT_THAT(lifted.CheckAddress(*config::ParseIpAddress(ok), false), IsOk())
+        << ok;
+  }
+}
+
+TEST(UseColorTest, TerminalWithoutNoColor) {
+  EXPECT_TRUE(UseColor(true, nullptr));
+  EXPECT_TRUE(UseColor(true, ""));  // no-color.org: empty means unset
+  EXPECT_FALSE(UseColor(true, "1"));
+  EXPECT_FALSE(UseColor(false, nullptr));
+}
+
+TEST(ParseProbeArgsTest, SummaryExportAndMetadataFlag) {
+  ASSERT_OK_AND_ASSIGN(ProbeArgs a,
+                       Parse({"--summary-export=/tmp/s.json",
+                              "--allow-metadata-targets", "http://h/"}));
+  EXPECT_EQ(a.summary_export, "/tmp/s.json");
+  EXPECT_TRUE(a.allow_metadata_targets);
+  ASSERT_OK_AND_ASSIGN(a, Parse({"--summary-export", "s.json", "http://h/"}));
+  EXPECT_EQ(a.summary_export, "s.json");
+  EXPECT_FALSE(a.allow_metadata_targets);
+  ASSERT_OK_AND_ASSIGN(a,
+                       Parse({"--allow-metadata-targets=false", "http://h/"}));
+  EXPECT_FALSE(a.allow_metadata_targets);
+  EXPECT_THAT(Parse({"--allow-metadata-targets=yes", "http://h/"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--allow-metadata-targets")));
+  EXPECT_THAT(Parse({"--summary-export=", "http://h/"}),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("--summary-export needs a file")));
 }
 
 TEST(ProgressLineTest, CountsAgainstPlanAndElapsed) {
