@@ -68,6 +68,10 @@ struct Threshold {
   // Seconds for latency statistics (k6: a bare number means milliseconds),
   // a ratio for kErrorRate.
   double value = 0;
+  // Scenario scopes (k6 tags): one step's requests, or the iterations.
+  std::string step;        // "http_req_duration{step:NAME}: ..."; "" = all
+  int step_index = -1;     // into Module::steps, resolved at load
+  bool iteration = false;  // "iteration_duration: ..."
 };
 
 // A compiled RE2 pattern with the text it came from.

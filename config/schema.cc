@@ -762,6 +762,33 @@ const Table<Module>& ModuleTable() {
                       DurationIn(true, kMaxMinInterval))),
           Custom<Module>("steps", ReadSteps),
       },
+      nullptr,
+      // Scoped thresholds name steps, which are read after them.
+      [](const Value& t, Module& m) -> absl::Status {
+        for (size_t i = 0; i < m.thresholds.size(); ++i) {
+          Threshold& th = m.thresholds[i];
+          if (th.step.empty() && !th.iteration) continue;
+          auto where = [&]() -> absl::Status {
+            ASSIGN_OR_RETURN(std::vector<Value> el,
+                             t.Get("thresholds")->Elements());
+            return el[i].Error(
+                th.iteration
+                    ? std::string("iteration_duration needs a module with "
+                                  "steps")
+                    : absl::StrCat("no step named \"", th.step,
+                                   "\" in this module"));
+          };
+          if (th.iteration) {
+            if (m.steps.empty()) return where();
+            continue;
+          }
+          for (size_t k = 0; k < m.steps.size(); ++k) {
+            if (m.steps[k].name == th.step) th.step_index = static_cast<int>(k);
+          }
+          if (th.step_index < 0) return where();
+        }
+        return absl::OkStatus();
+      },
   };
   return *kTable;
 }

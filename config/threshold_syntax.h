@@ -4,6 +4,10 @@
 //   // t->stat == kPercentile, t->percentile == 99.9, t->op == kLessEqual,
 //   // t->value == 1.5 (seconds), t->source == "p(99.9) <= 1.5s"
 //
+// A scenario module may scope it in k6's tag syntax:
+// "http_req_duration{step:login}: p(95)<300" judges the requests of step
+// `login` only, "iteration_duration: p(95)<2s" the iterations' durations
+// (error_rate there: the share of failed iterations).
 // stat: p(N) with 0 < N <= 100, avg, min, med, max, error_rate.
 // op: <, <=, >, >=. Whitespace is allowed around every part.
 // Latency values take a duration ("200ms", "1.5s", "500us") or a bare number

@@ -146,6 +146,12 @@ struct Slot {
   int hop_status = 0;  // status of the response whose headers arrive
   bool location_seen = false;
   std::string refused;  // why the guard stopped this request
+  // Scenario steps (StartRequest::spec): the checks of the request in
+  // flight, its own header list, and whether the Completion carries the
+  // body and headers.
+  const config::HttpConfig* checks = nullptr;
+  curl_slist* step_headers = nullptr;
+  bool keep_response = false;
 };
 
 // The port of a parsed URL, the scheme's default when it has none.
@@ -283,6 +289,7 @@ class CurlTransportImpl : public Transport {
     for (Slot& s : slots_) {
       if (s.busy) curl_multi_remove_handle(multi_, s.easy);
       if (s.easy != nullptr) curl_easy_cleanup(s.easy);
+      if (s.step_headers != nullptr) curl_slist_free_all(s.step_headers);
     }
     if (multi_ != nullptr) curl_multi_cleanup(multi_);
     if (headers_ != nullptr) curl_slist_free_all(headers_);
@@ -323,6 +330,23 @@ class CurlTransportImpl : public Transport {
           absl::StrCat("slot ", req.slot, " already has a request in flight"));
     }
     s.id = req.id;
+    s.checks = &module_.http;
+    s.keep_response = false;
+    if (cookies_ && req.new_iteration) {
+      // A new session: no cookie of the previous iteration is sent.
+      curl_easy_setopt(s.easy, CURLOPT_COOKIELIST, "ALL");
+    }
+    if (req.spec != nullptr) {
+      std::optional<Completion> refused = PrepareStep(req, &s);
+      if (refused.has_value()) {
+        // Never sent: it completes at the next Wait().
+        refused->id = req.id;
+        refused->slot = req.slot;
+        immediate_.push_back(*std::move(refused));
+        ++in_flight_;
+        return absl::OkStatus();
+      }
+    }
     s.body_bytes = 0;
     s.body.clear();
     s.headers.clear();
@@ -348,6 +372,12 @@ class CurlTransportImpl : public Transport {
   }
 
   absl::Status Wait(absl::Time until, std::vector<Completion>* done) override {
+    if (!immediate_.empty()) {
+      in_flight_ -= static_cast<int>(immediate_.size());
+      for (Completion& c : immediate_) done->push_back(std::move(c));
+      immediate_.clear();
+      return absl::OkStatus();
+    }
     const size_t before = done->size();
     while (true) {
       int running = 0;
@@ -380,6 +410,9 @@ class CurlTransportImpl : public Transport {
   void CancelAll(const std::string& reason,
                  std::vector<Completion>* done) override {
     const absl::Time now = clock_->Now();
+    in_flight_ -= static_cast<int>(immediate_.size());
+    for (Completion& c : immediate_) done->push_back(std::move(c));
+    immediate_.clear();
     for (size_t i = 0; i < slots_.size(); ++i) {
       Slot& s = slots_[i];
       if (!s.busy) continue;
@@ -400,6 +433,91 @@ class CurlTransportImpl : public Transport {
   int InFlight() const override { return in_flight_; }
 
  private:
+  // Points slot `s` at the step `req.spec`: its URL (resolved against the
+  // target, validated like one, its host checked against the allowlist),
+  // headers, method and body. Returns the Completion of a step that must
+  // not be sent.
+  std::optional<Completion> PrepareStep(const StartRequest& req, Slot* s) {
+    const RequestSpec& spec = *req.spec;
+    Completion fail;
+    // A URL built from variables is not quoted: a variable may hold a
+    // secret.
+    const std::string shown = spec.url_from_variables
+                                  ? "the step's URL (built from variables)"
+                                  : absl::StrCat("\"", spec.url, "\"");
+    UrlPtr u(curl_url());
+    CURLUcode rc = u == nullptr
+                       ? CURLUE_OUT_OF_MEMORY
+                       : curl_url_set(u.get(), CURLUPART_URL, url_.c_str(), 0);
+    if (rc == CURLUE_OK) {
+      rc = curl_url_set(u.get(), CURLUPART_URL, spec.url.c_str(), 0);
+    }
+    const std::string scheme =
+        rc == CURLUE_OK
+            ? absl::AsciiStrToLower(UrlPart(u.get(), CURLUPART_SCHEME))
+            : "";
+    const std::string host =
+        rc == CURLUE_OK ? UrlPart(u.get(), CURLUPART_HOST) : "";
+    if (rc != CURLUE_OK || (scheme != "http" && scheme != "https") ||
+        host.empty()) {
+      fail.result = ResultClass::kOther;
+      fail.error = absl::StrCat(
+          shown, " is not a valid http(s) URL",
+          rc != CURLUE_OK ? absl::StrCat(": ", curl_url_strerror(rc)) : "");
+      return fail;
+    }
+    const int port = UrlPort(u.get());
+    s->name_allowed = s->target_name_allowed;
+    if (!absl::EqualsIgnoreCase(host, base_host_) || port != base_port_) {
+      absl::StatusOr<Allowlist::HostDecision> decision =
+          allowlist_.CheckHost(host, port);
+      if (!decision.ok()) {
+        fail.result = ResultClass::kConnect;
+        fail.error =
+            spec.url_from_variables
+                ? absl::StrCat(shown, " is not allowed by the allowlist")
+                : std::string(decision.status().message());
+        return fail;
+      }
+      s->name_allowed = *decision == Allowlist::HostDecision::kAllowedName;
+    }
+    const std::string url = UrlPart(u.get(), CURLUPART_URL);
+    curl_easy_setopt(s->easy, CURLOPT_URL, url.c_str());  // libcurl copies
+    if (s->step_headers != nullptr) curl_slist_free_all(s->step_headers);
+    s->step_headers = nullptr;
+    for (curl_slist* h = headers_; h != nullptr; h = h->next) {
+      s->step_headers = curl_slist_append(s->step_headers, h->data);
+    }
+    for (const std::string& line : spec.headers) {
+      s->step_headers = curl_slist_append(s->step_headers, line.c_str());
+    }
+    curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, s->step_headers);
+    const config::HttpConfig& checks = *spec.checks;
+    // Method and body, from a clean GET.
+    curl_easy_setopt(s->easy, CURLOPT_NOBODY, 0L);
+    curl_easy_setopt(s->easy, CURLOPT_CUSTOMREQUEST,
+                     static_cast<char*>(nullptr));
+    curl_easy_setopt(s->easy, CURLOPT_HTTPGET, 1L);
+    if (checks.method == "HEAD") {
+      curl_easy_setopt(s->easy, CURLOPT_NOBODY, 1L);
+    } else if (checks.method != "GET" || !spec.body.empty()) {
+      if (!spec.body.empty() || checks.method == "POST") {
+        curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE_LARGE,
+                         static_cast<curl_off_t>(spec.body.size()));
+        // Not copied: the spec outlives the request (StartRequest::spec).
+        curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, spec.body.c_str());
+      }
+      if (checks.method != "POST") {
+        curl_easy_setopt(s->easy, CURLOPT_CUSTOMREQUEST, checks.method.c_str());
+      }
+    }
+    s->checks = &checks;
+    s->keep_response = spec.keep_response;
+    s->keep_body = NeedsBody(checks) || spec.keep_response;
+    s->keep_headers = NeedsHeaders(checks) || spec.keep_response;
+    return std::nullopt;
+  }
+
   // Options every slot shares: parsed once per burst.
   absl::Status BuildSharedOptions(const Target& target) {
     url_ = target.url;
@@ -444,6 +562,12 @@ class CurlTransportImpl : public Transport {
       curl_url_set(u.get(), CURLUPART_HOST, http.tls.server_name.c_str(), 0);
       url_ = UrlPart(u.get(), CURLUPART_URL);
     }
+    // Scenario steps resolve against url_; a step on another host is
+    // checked against the allowlist like a target.
+    base_host_ =
+        http.tls.server_name.empty() ? target.host : http.tls.server_name;
+    base_port_ = target.port;
+    cookies_ = !module_.steps.empty();
     return absl::OkStatus();
   }
 
@@ -484,6 +608,9 @@ class CurlTransportImpl : public Transport {
     RETURN_IF_ERROR(set(CURLOPT_PROTOCOLS_STR, "http,https"));
     RETURN_IF_ERROR(set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https"));
     RETURN_IF_ERROR(set(CURLOPT_HTTPHEADER, headers_));
+    // A scenario's steps share a session: libcurl's cookie engine, one jar
+    // per slot (VU), emptied at each new iteration (Start).
+    if (cookies_) RETURN_IF_ERROR(set(CURLOPT_COOKIEFILE, ""));
     if (connect_to_ != nullptr) {
       RETURN_IF_ERROR(set(CURLOPT_CONNECT_TO, connect_to_));
     }
@@ -619,8 +746,12 @@ class CurlTransportImpl : public Transport {
       }
       return c;
     }
-    c.result = CheckResponse(c.status_code, s->headers, s->body, module_.http,
-                             &c.error);
+    c.result =
+        CheckResponse(c.status_code, s->headers, s->body, *s->checks, &c.error);
+    if (s->keep_response) {
+      c.body = std::move(s->body);
+      c.headers = std::move(s->headers);
+    }
     return c;
   }
 
@@ -654,6 +785,11 @@ class CurlTransportImpl : public Transport {
   curl_slist* connect_to_ = nullptr;
   std::vector<Slot> slots_;
   int in_flight_ = 0;
+  // Scenario steps.
+  std::string base_host_;  // the host of url_, and its port
+  int base_port_ = 0;
+  bool cookies_ = false;
+  std::vector<Completion> immediate_;  // steps refused before sending
 };
 
 }  // namespace

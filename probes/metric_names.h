@@ -44,11 +44,31 @@ inline constexpr char kProbeHttpReceivedBytes[] = "probe_http_received_bytes";
 inline constexpr char kProbeSslEarliestCertExpiry[] =
     "probe_ssl_earliest_cert_expiry";
 
+// Scenarios (config::Module::steps), only for a module with steps. Every
+// series of a step carries `step`, whose values are the config's step names.
+inline constexpr char kProbeScenarioStepRequests[] =
+    "probe_scenario_step_requests";
+inline constexpr char kProbeScenarioStepResponses[] =
+    "probe_scenario_step_responses";
+inline constexpr char kProbeScenarioStepDurationSeconds[] =
+    "probe_scenario_step_duration_seconds";
+inline constexpr char kProbeScenarioStepDurationQuantileSeconds[] =
+    "probe_scenario_step_duration_quantile_seconds";
+inline constexpr char kProbeScenarioIterations[] = "probe_scenario_iterations";
+inline constexpr char kProbeScenarioIterationsFailedByStep[] =
+    "probe_scenario_iterations_failed_by_step";
+inline constexpr char kProbeScenarioIterationDurationSeconds[] =
+    "probe_scenario_iteration_duration_seconds";
+inline constexpr char kProbeScenarioIterationDurationQuantileSeconds[] =
+    "probe_scenario_iteration_duration_quantile_seconds";
+
 // Label names.
 inline constexpr char kLabelResult[] = "result";
 inline constexpr char kLabelCode[] = "code";
 inline constexpr char kLabelPhase[] = "phase";
 inline constexpr char kLabelThreshold[] = "threshold";
+inline constexpr char kLabelStep[] = "step";
+inline constexpr char kLabelOutcome[] = "outcome";  // completed|failed|dropped
 // `quantile` and `le` are written by the serializer itself.
 
 // The quantiles of kProbeHttpRequestDurationQuantileSeconds.
