@@ -259,6 +259,16 @@ Reader<std::string> ProxyUrlReader() {
   };
 }
 
+Reader<std::string> MethodReader() {
+  return OneOf<std::string>({{"GET", "GET"},
+                             {"HEAD", "HEAD"},
+                             {"POST", "POST"},
+                             {"PUT", "PUT"},
+                             {"PATCH", "PATCH"},
+                             {"DELETE", "DELETE"},
+                             {"OPTIONS", "OPTIONS"}});
+}
+
 constexpr absl::string_view kHeaderMatchType =
     "a table such as { header = \"Content-Type\", regexp = \"json\" }";
 
@@ -267,14 +277,7 @@ const Table<HttpConfig>& HttpTable() {
   static const auto* const kTable = new Table<HttpConfig>{
       "modules.NAME.http",
       {
-          Field("method", &H::method,
-                OneOf<std::string>({{"GET", "GET"},
-                                    {"HEAD", "HEAD"},
-                                    {"POST", "POST"},
-                                    {"PUT", "PUT"},
-                                    {"PATCH", "PATCH"},
-                                    {"DELETE", "DELETE"},
-                                    {"OPTIONS", "OPTIONS"}})),
+          Field("method", &H::method, MethodReader()),
           Field("headers", &H::headers, HeadersReader()),
           Field("body", &H::body, String()),
           Field("valid_status_codes", &H::valid_status_codes,
@@ -619,16 +622,6 @@ Key<Step> CheckKey(absl::string_view name, M HttpConfig::*member,
         ASSIGN_OR_RETURN(s.checks.*member, read(*v));
         return absl::OkStatus();
       });
-}
-
-Reader<std::string> MethodReader() {
-  return OneOf<std::string>({{"GET", "GET"},
-                             {"HEAD", "HEAD"},
-                             {"POST", "POST"},
-                             {"PUT", "PUT"},
-                             {"PATCH", "PATCH"},
-                             {"DELETE", "DELETE"},
-                             {"OPTIONS", "OPTIONS"}});
 }
 
 // The keys of a step. url, headers and body are templates: ReadSteps

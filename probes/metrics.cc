@@ -272,12 +272,13 @@ void AppendScenarioFamilies(const config::Module& module,
       "Iterations of this burst by outcome: completed (every required step "
       "passed), failed (a step ended it), dropped (planned, never started).",
       MetricType::Gauge);
-  iterations.metric.push_back(LabeledGauge(kLabelOutcome, "completed",
-                                           static_cast<double>(sc.completed)));
-  iterations.metric.push_back(
-      LabeledGauge(kLabelOutcome, "failed", static_cast<double>(sc.failed)));
-  iterations.metric.push_back(
-      LabeledGauge(kLabelOutcome, "dropped", static_cast<double>(sc.dropped)));
+  for (const auto& [outcome, n] :
+       {std::pair<const char*, int64_t>{"completed", sc.completed},
+        {"failed", sc.failed},
+        {"dropped", sc.dropped}}) {
+    iterations.metric.push_back(
+        LabeledGauge(kLabelOutcome, outcome, static_cast<double>(n)));
+  }
   families->push_back(std::move(iterations));
   families->push_back(std::move(failed_by_step));
   MetricFamily it_hist = Family(
