@@ -190,6 +190,34 @@ std::string RenderModuleConfig(const config::Module& m) {
                   t.insecure_skip_verify ? "true" : "false", "\n");
   absl::StrAppend(&out, "min_version = ", Quote(TlsVersionName(t.min_version)),
                   "\n");
+  // Scenario steps: templates as written (a ${var} is a name, never its
+  // value), credential headers and bodies redacted like the module's.
+  for (const config::Step& st : m.steps) {
+    absl::StrAppend(&out, "\n[[modules.", m.name, ".steps]]\n");
+    absl::StrAppend(&out, "name = ", Quote(st.name), "\n");
+    absl::StrAppend(&out, "method = ", Quote(st.checks.method), "\n");
+    absl::StrAppend(&out, "url = ", Quote(st.url.source), "\n");
+    std::vector<std::string> step_headers;
+    for (const auto& [name, value] : st.headers) {
+      step_headers.push_back(absl::StrCat(
+          Quote(name), " = ",
+          IsCredentialHeader(name) ? kRedacted : Quote(value.source)));
+    }
+    if (!step_headers.empty()) {
+      absl::StrAppend(&out, "headers = { ", absl::StrJoin(step_headers, ", "),
+                      " }\n");
+    }
+    if (!st.body.source.empty()) {
+      absl::StrAppend(&out, "body = ", kRedacted, "  # ", st.body.source.size(),
+                      " bytes\n");
+    }
+    if (st.optional) absl::StrAppend(&out, "optional = true\n");
+    std::vector<std::string> vars;
+    for (const config::Extraction& e : st.extract) vars.push_back(e.var);
+    if (!vars.empty()) {
+      absl::StrAppend(&out, "# extracts ", absl::StrJoin(vars, ", "), "\n");
+    }
+  }
   return out;
 }
 
@@ -226,6 +254,23 @@ std::string RenderDebug(const DebugInput& in) {
                     passed ? "passed" : "FAILED", "\n");
   }
 
+  if (report.scenario.has_value()) {
+    const probes::ScenarioStats& sc = *report.scenario;
+    absl::StrAppend(&out, "iterations: completed ", sc.completed, ", failed ",
+                    sc.failed, ", dropped ", sc.dropped, "\n");
+    for (size_t i = 0; i < in.module->steps.size() && i < sc.steps.size();
+         ++i) {
+      const probes::BurstStats& st = sc.steps[i];
+      absl::StrAppend(
+          &out, "step ", in.module->steps[i].name, ": ", st.requests,
+          " requests, ", st.errors, " errors, p95 ",
+          FormatDurationShort(absl::Seconds(
+              st.latencies.empty() ? 0 : probes::Quantile(st.latencies, 0.95))),
+          ", ended ", i < sc.failed_at.size() ? sc.failed_at[i] : 0,
+          " iterations\n");
+    }
+  }
+
   absl::StrAppend(&out, "\n--- module config (resolved, secrets redacted)\n",
                   RenderModuleConfig(*in.module));
 
@@ -246,6 +291,9 @@ std::string RenderDebug(const DebugInput& in) {
         Pad(r.status_code() > 0 ? absl::StrCat(r.status_code()) : "-", 8),
         Pad(probes::ResultClassName(r.result()), 13), Phases(r),
         r.new_connection() ? " new-connection" : "",
+        r.step() < static_cast<int>(in.module->steps.size())
+            ? absl::StrCat(" step=", in.module->steps[r.step()].name)
+            : "",
         burst.error(r).empty() ? ""
                                : absl::StrCat(" error=", Quote(burst.error(r))),
         "\n");
