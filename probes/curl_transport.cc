@@ -152,6 +152,11 @@ struct Slot {
   const config::HttpConfig* checks = nullptr;
   curl_slist* step_headers = nullptr;
   bool keep_response = false;
+  // What the slot was last pointed at, so a step that repeats (every
+  // literal step, every iteration) skips the URL parse and header list.
+  std::string step_url_in;  // RequestSpec::url as given
+  bool step_name_allowed = false;
+  std::vector<std::string> step_header_lines;
 };
 
 // The port of a parsed URL, the scheme's default when it has none.
@@ -352,7 +357,8 @@ class CurlTransportImpl : public Transport {
     s.headers.clear();
     s.error[0] = '\0';
     s.refused.clear();
-    s.name_allowed = s.target_name_allowed;
+    s.name_allowed =
+        req.spec != nullptr ? s.step_name_allowed : s.target_name_allowed;
     s.hop_status = 0;
     s.location_seen = false;
     const long timeout_ms =
@@ -439,6 +445,31 @@ class CurlTransportImpl : public Transport {
   // not be sent.
   std::optional<Completion> PrepareStep(const StartRequest& req, Slot* s) {
     const RequestSpec& spec = *req.spec;
+    if (spec.url != s->step_url_in || s->step_url_in.empty()) {
+      s->step_url_in.clear();
+      if (std::optional<Completion> refused = PointAt(spec, s)) {
+        return refused;
+      }
+      s->step_url_in = spec.url;
+    }
+    if (s->step_headers == nullptr || spec.headers != s->step_header_lines) {
+      if (s->step_headers != nullptr) curl_slist_free_all(s->step_headers);
+      s->step_headers = nullptr;
+      for (curl_slist* h = headers_; h != nullptr; h = h->next) {
+        s->step_headers = curl_slist_append(s->step_headers, h->data);
+      }
+      for (const std::string& line : spec.headers) {
+        s->step_headers = curl_slist_append(s->step_headers, line.c_str());
+      }
+      curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, s->step_headers);
+      s->step_header_lines = spec.headers;
+    }
+    return SetMethodAndBody(spec, s);
+  }
+
+  // Resolves, validates and allowlist-checks spec.url and sets it on `s`;
+  // the Completion of a step that must not be sent otherwise.
+  std::optional<Completion> PointAt(const RequestSpec& spec, Slot* s) {
     Completion fail;
     // A URL built from variables is not quoted: a variable may hold a
     // secret.
@@ -467,7 +498,7 @@ class CurlTransportImpl : public Transport {
       return fail;
     }
     const int port = UrlPort(u.get());
-    s->name_allowed = s->target_name_allowed;
+    s->step_name_allowed = s->target_name_allowed;
     if (!absl::EqualsIgnoreCase(host, base_host_) || port != base_port_) {
       absl::StatusOr<Allowlist::HostDecision> decision =
           allowlist_.CheckHost(host, port);
@@ -479,19 +510,15 @@ class CurlTransportImpl : public Transport {
                 : std::string(decision.status().message());
         return fail;
       }
-      s->name_allowed = *decision == Allowlist::HostDecision::kAllowedName;
+      s->step_name_allowed = *decision == Allowlist::HostDecision::kAllowedName;
     }
     const std::string url = UrlPart(u.get(), CURLUPART_URL);
     curl_easy_setopt(s->easy, CURLOPT_URL, url.c_str());  // libcurl copies
-    if (s->step_headers != nullptr) curl_slist_free_all(s->step_headers);
-    s->step_headers = nullptr;
-    for (curl_slist* h = headers_; h != nullptr; h = h->next) {
-      s->step_headers = curl_slist_append(s->step_headers, h->data);
-    }
-    for (const std::string& line : spec.headers) {
-      s->step_headers = curl_slist_append(s->step_headers, line.c_str());
-    }
-    curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, s->step_headers);
+    return std::nullopt;
+  }
+
+  // The step's method and body, its checks and what the slot keeps.
+  std::optional<Completion> SetMethodAndBody(const RequestSpec& spec, Slot* s) {
     const config::HttpConfig& checks = *spec.checks;
     // Method and body, from a clean GET.
     curl_easy_setopt(s->easy, CURLOPT_NOBODY, 0L);

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "base/clock.h"
 #include "config/config.h"
 #include "probes/burst.h"
@@ -205,6 +206,10 @@ class InstantTransport : public Transport {
       if (error_.empty()) {
         c.status_code = 200;
         c.result = ResultClass::kSuccess;
+        // A scenario step that extracts gets a header to extract from.
+        if (r.spec != nullptr && r.spec->keep_response) {
+          c.headers.emplace_back("X-Token", "token-value-0123456789");
+        }
       } else {
         c.result = ResultClass::kConnect;
         c.error = error_;
@@ -363,6 +368,124 @@ BENCHMARK(BM_CurlBurstLoopback)
     ->Arg(10)
     ->MeasureProcessCPUTime()
     ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+// A 3-step scenario shaped like login -> list -> checkout: the first step
+// extracts a response header into ${token}, the two others send it in a
+// header. Every step requests `path`.
+config::Module ScenarioModule(const std::string& path, const char* header) {
+  config::Module m;
+  m.name = "bench";
+  m.variables = {"token"};
+  const char* names[] = {"login", "list", "checkout"};
+  for (int i = 0; i < 3; ++i) {
+    config::Step step;
+    step.name = names[i];
+    step.url.source = path;
+    step.url.parts.push_back({path, -1});
+    if (i == 0) {
+      config::Extraction e;
+      e.var = "token";
+      e.from = config::Extraction::From::kHeader;
+      e.header = header;
+      step.extract.push_back(e);
+    } else {
+      config::Template value;
+      value.source = "Bearer ${token}";
+      value.parts = {{"Bearer ", -1}, {"", 0}};
+      step.headers.emplace_back("Authorization", value);
+    }
+    m.steps.push_back(std::move(step));
+  }
+  return m;
+}
+
+// Scenario against single request, side by side (issue 13: a 3-step
+// scenario costs no more CPU per request than a single-request burst,
+// within 10 %): the engine alone, same VUs and request count, no I/O.
+void BM_RunBurstScenarioNoIo(benchmark::State& state) {
+  const bool scenario = state.range(1) != 0;
+  config::Module m =
+      scenario ? ScenarioModule("/", "X-Token") : config::Module();
+  m.burst.vus = 10;
+  const int64_t requests = state.range(0);
+  m.burst.requests = scenario ? requests / 3 : requests;
+  BurstPlan plan = PlanBurst(m.burst, absl::Seconds(2), absl::Hours(1));
+  if (scenario) plan.scenario = &m;
+  int64_t sent = 0;
+  for (auto _ : state) {
+    StepClock clock;
+    InstantTransport transport(&clock);
+    auto r = RunBurst(plan, &transport, &clock);
+    if (!r.ok()) {
+      state.SkipWithError("RunBurst failed");
+      return;
+    }
+    sent += static_cast<int64_t>(r->requests.size());
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetItemsProcessed(sent);
+  state.SetLabel(scenario ? "3-step scenario" : "single request");
+}
+BENCHMARK(BM_RunBurstScenarioNoIo)->Args({9999, 0})->Args({9999, 1});
+
+// The same comparison with the real transport on loopback
+// (CANARY_BENCH_URL, as BM_CurlBurstLoopback): process CPU per request of a
+// 3-step scenario (extracting nginx's Server header) and of single requests,
+// 1998 requests a burst either way; cpu_us_per_request is the figure to
+// compare.
+void BM_CurlScenarioVsSingle(benchmark::State& state) {
+  const bool scenario = state.range(1) != 0;
+  const char* url = std::getenv("CANARY_BENCH_URL");
+  if (url == nullptr || *url == '\0') {
+    state.SkipWithError("CANARY_BENCH_URL is not set");
+    return;
+  }
+  const absl::StatusOr<Target> target = ParseTarget(url);
+  if (!GlobalInit().ok() || !target.ok()) {
+    state.SkipWithError("CANARY_BENCH_URL is not a valid target");
+    return;
+  }
+  config::Module module = scenario
+                              ? ScenarioModule(target->path_and_query, "Server")
+                              : config::Module();
+  module.burst.vus = static_cast<int>(state.range(0));
+  module.burst.requests = scenario ? 666 : 1998;
+  BurstPlan plan = PlanBurst(module.burst, module.timeout, absl::Seconds(60));
+  if (scenario) plan.scenario = &module;
+  int64_t requests = 0;
+  int64_t failed = 0;
+  for (auto _ : state) {
+    auto transport =
+        NewCurlTransport(*target, module, plan.vus, RealClock::Get());
+    if (!transport.ok()) {
+      state.SkipWithError("NewCurlTransport failed");
+      return;
+    }
+    auto r = RunBurst(plan, transport->get(), RealClock::Get());
+    if (!r.ok()) {
+      state.SkipWithError("RunBurst failed");
+      return;
+    }
+    requests += static_cast<int64_t>(r->requests.size());
+    for (const RequestResult& q : r->requests) {
+      if (q.result() != ResultClass::kSuccess) ++failed;
+    }
+  }
+  if (failed > 0) {
+    state.SkipWithError("requests failed: the comparison would be void");
+    return;
+  }
+  state.SetItemsProcessed(requests);
+  state.counters["cpu_us_per_request"] = benchmark::Counter(
+      static_cast<double>(requests) / 1e6,
+      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.SetLabel(scenario ? "3-step scenario" : "single request");
+}
+BENCHMARK(BM_CurlScenarioVsSingle)
+    ->Args({10, 0})
+    ->Args({10, 1})
+    ->MeasureProcessCPUTime()
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace
