@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -323,44 +324,66 @@ void BM_RunBurstOpenNoIo(benchmark::State& state) {
 }
 BENCHMARK(BM_RunBurstOpenNoIo)->Arg(10000);
 
+// CANARY_BENCH_URL as a target (bench/micro.sh sets it), with libcurl
+// initialised; nullopt after marking `state` skipped.
+std::optional<Target> LoopbackTarget(benchmark::State& state) {
+  const char* url = std::getenv("CANARY_BENCH_URL");
+  if (url == nullptr || *url == '\0') {
+    state.SkipWithError("CANARY_BENCH_URL is not set");
+    return std::nullopt;
+  }
+  if (!GlobalInit().ok()) {
+    state.SkipWithError("curl_global_init failed");
+    return std::nullopt;
+  }
+  absl::StatusOr<Target> target = ParseTarget(url);
+  if (!target.ok()) {
+    state.SkipWithError("CANARY_BENCH_URL is not a valid target");
+    return std::nullopt;
+  }
+  return *std::move(target);
+}
+
+// Runs `plan` with the real transport once per benchmark iteration; adds
+// the requests made, and those that did not succeed, to the counts. False
+// after marking `state` skipped.
+bool RunCurlBursts(benchmark::State& state, const Target& target,
+                   const config::Module& module, const BurstPlan& plan,
+                   int64_t* requests, int64_t* failed) {
+  for (auto _ : state) {
+    auto transport =
+        NewCurlTransport(target, module, plan.vus, RealClock::Get());
+    if (!transport.ok()) {
+      state.SkipWithError("NewCurlTransport failed");
+      return false;
+    }
+    auto r = RunBurst(plan, transport->get(), RealClock::Get());
+    if (!r.ok()) {
+      state.SkipWithError("RunBurst failed");
+      return false;
+    }
+    *requests += static_cast<int64_t>(r->requests.size());
+    for (const RequestResult& q : r->requests) {
+      if (q.result() != ResultClass::kSuccess) ++*failed;
+    }
+  }
+  return true;
+}
+
 // The real transport and engine on loopback, without the exporter's server:
 // CANARY_BENCH_URL=http://127.0.0.1:PORT/fast (bench/micro.sh sets it).
 // Reports wall time per request and CPU per request of this thread.
 void BM_CurlBurstLoopback(benchmark::State& state) {
-  const char* url = std::getenv("CANARY_BENCH_URL");
-  if (url == nullptr || *url == '\0') {
-    state.SkipWithError("CANARY_BENCH_URL is not set");
-    return;
-  }
-  if (!GlobalInit().ok()) {
-    state.SkipWithError("curl_global_init failed");
-    return;
-  }
-  const absl::StatusOr<Target> target = ParseTarget(url);
-  if (!target.ok()) {
-    state.SkipWithError("CANARY_BENCH_URL is not a valid target");
-    return;
-  }
+  const std::optional<Target> target = LoopbackTarget(state);
+  if (!target.has_value()) return;
   config::Module module;
   module.burst.vus = static_cast<int>(state.range(0));
   module.burst.requests = 2000;
   const BurstPlan plan =
       PlanBurst(module.burst, module.timeout, absl::Seconds(60));
   int64_t requests = 0;
-  for (auto _ : state) {
-    auto transport =
-        NewCurlTransport(*target, module, plan.vus, RealClock::Get());
-    if (!transport.ok()) {
-      state.SkipWithError("NewCurlTransport failed");
-      return;
-    }
-    auto r = RunBurst(plan, transport->get(), RealClock::Get());
-    if (!r.ok()) {
-      state.SkipWithError("RunBurst failed");
-      return;
-    }
-    requests += static_cast<int64_t>(r->requests.size());
-  }
+  int64_t failed = 0;
+  if (!RunCurlBursts(state, *target, module, plan, &requests, &failed)) return;
   state.SetItemsProcessed(requests);
 }
 BENCHMARK(BM_CurlBurstLoopback)
@@ -436,16 +459,8 @@ BENCHMARK(BM_RunBurstScenarioNoIo)->Args({9999, 0})->Args({9999, 1});
 // compare.
 void BM_CurlScenarioVsSingle(benchmark::State& state) {
   const bool scenario = state.range(1) != 0;
-  const char* url = std::getenv("CANARY_BENCH_URL");
-  if (url == nullptr || *url == '\0') {
-    state.SkipWithError("CANARY_BENCH_URL is not set");
-    return;
-  }
-  const absl::StatusOr<Target> target = ParseTarget(url);
-  if (!GlobalInit().ok() || !target.ok()) {
-    state.SkipWithError("CANARY_BENCH_URL is not a valid target");
-    return;
-  }
+  const std::optional<Target> target = LoopbackTarget(state);
+  if (!target.has_value()) return;
   config::Module module = scenario
                               ? ScenarioModule(target->path_and_query, "Server")
                               : config::Module();
@@ -455,23 +470,7 @@ void BM_CurlScenarioVsSingle(benchmark::State& state) {
   if (scenario) plan.scenario = &module;
   int64_t requests = 0;
   int64_t failed = 0;
-  for (auto _ : state) {
-    auto transport =
-        NewCurlTransport(*target, module, plan.vus, RealClock::Get());
-    if (!transport.ok()) {
-      state.SkipWithError("NewCurlTransport failed");
-      return;
-    }
-    auto r = RunBurst(plan, transport->get(), RealClock::Get());
-    if (!r.ok()) {
-      state.SkipWithError("RunBurst failed");
-      return;
-    }
-    requests += static_cast<int64_t>(r->requests.size());
-    for (const RequestResult& q : r->requests) {
-      if (q.result() != ResultClass::kSuccess) ++failed;
-    }
-  }
+  if (!RunCurlBursts(state, *target, module, plan, &requests, &failed)) return;
   if (failed > 0) {
     state.SkipWithError("requests failed: the comparison would be void");
     return;
