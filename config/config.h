@@ -51,6 +51,9 @@ inline constexpr int kMaxInflightRequests = 100000;
 // [web] connection limits of the exporter's own port.
 inline constexpr int kMaxWebConnections = 1000000;
 inline constexpr absl::Duration kMaxRequestHeadTimeout = absl::Minutes(5);
+// Scenarios: steps of one module, extractions of one step.
+inline constexpr int kMaxSteps = 32;
+inline constexpr int kMaxExtractions = 16;
 
 // A k6-style threshold, e.g. "p(95)<200ms" or "error_rate<0.01".
 struct Threshold {
@@ -80,6 +83,10 @@ struct Threshold {
   // Seconds for latency statistics (k6: a bare number means milliseconds),
   // a ratio for kErrorRate.
   double value = 0;
+  // Scenario scopes (k6 tags): one step's requests, or the iterations.
+  std::string step;        // "http_req_duration{step:NAME}: ..."; "" = all
+  int step_index = -1;     // into Module::steps, resolved at load
+  bool iteration = false;  // "iteration_duration: ..."
 };
 
 // A compiled RE2 pattern with the text it came from.
@@ -163,6 +170,52 @@ struct HttpConfig {
   std::optional<BasicAuth> basic_auth;
 };
 
+// A string of a scenario step with `${name}` references to variables,
+// split at load into literal text and variable indexes
+// (Module::variables). `$` not followed by `{` is literal.
+struct Template {
+  struct Part {
+    std::string text;  // literal text, when var < 0
+    int var = -1;      // else the index of the variable
+  };
+  std::string source;  // as written
+  std::vector<Part> parts;
+  bool has_vars() const {
+    for (const Part& p : parts) {
+      if (p.var >= 0) return true;
+    }
+    return false;
+  }
+};
+
+// One value a step captures from its response into a variable.
+struct Extraction {
+  enum class From { kHeader, kRegex, kJsonPointer };
+  std::string var;    // the variable's name, [A-Za-z_][A-Za-z0-9_]*
+  int var_index = 0;  // into Module::variables
+  From from = From::kHeader;
+  std::string header;        // kHeader: case-insensitive name
+  Regexp regex;              // kRegex: over the kept body, first match
+  int group = 1;             // kRegex: capturing group, 0 = the whole match
+  std::string json_pointer;  // kJsonPointer: RFC 6901, e.g. "/data/token"
+};
+
+// One request of a scenario (Module::steps). Connection settings (timeout,
+// TLS, auth, redirects, body_size_limit, proxy) are the module's; the
+// request and its checks are the step's own.
+struct Step {
+  std::string name;  // unique in the module; the `step` label value
+  Template url;      // "/path?q" resolved against the target, or a URL
+  std::vector<std::pair<std::string, Template>> headers;  // after module's
+  Template body;
+  // method, valid_status_codes and the fail_if_* checks of this step; the
+  // other members keep their defaults.
+  HttpConfig checks;
+  absl::Duration think_time = absl::ZeroDuration();  // after the step
+  bool optional = false;  // a failure does not end the iteration
+  std::vector<Extraction> extract;
+};
+
 // The load shape of one burst. Closed model when rate == 0: `vus` virtual
 // users loop request → think_time. Open model when rate > 0: request i is
 // due at start + i/rate, `vus` caps the requests in flight.
@@ -224,6 +277,13 @@ struct Module {
   // module gets that burst's result again; zero: every probe runs a burst.
   absl::Duration min_interval = absl::ZeroDuration();
   MetricsConfig metrics;
+  // A scenario: each iteration runs these in order on one VU (the burst
+  // shape schedules iterations as it schedules single requests). Empty:
+  // every request is the single request `http` describes.
+  std::vector<Step> steps;
+  // Names of the scenario's variables (extract targets), in the order they
+  // are first defined; Extraction::var_index and Template parts index it.
+  std::vector<std::string> variables;
 };
 
 // [server]: the exporter's load budget across all probes

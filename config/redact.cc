@@ -207,6 +207,34 @@ std::string RenderModule(const Module& m) {
     absl::StrAppend(
         &out, "max_version = ", Quote(TlsVersionName(*tls.max_version)), "\n");
   }
+  // Scenario steps: templates as written (a ${var} is a name, never its
+  // value), secret headers and bodies as the module's.
+  for (const Step& st : m.steps) {
+    absl::StrAppend(&out, "\n[[modules.", m.name, ".steps]]\n");
+    absl::StrAppend(&out, "name = ", Quote(st.name), "\n");
+    absl::StrAppend(&out, "method = ", Quote(st.checks.method), "\n");
+    absl::StrAppend(&out, "url = ", Quote(st.url.source), "\n");
+    std::vector<std::string> step_headers;
+    for (const auto& [name, value] : st.headers) {
+      step_headers.push_back(absl::StrCat(
+          Quote(name), " = ",
+          Quote(IsSecretHeader(name) ? kSecretPlaceholder : value.source)));
+    }
+    if (!step_headers.empty()) {
+      absl::StrAppend(&out, "headers = { ", absl::StrJoin(step_headers, ", "),
+                      " }\n");
+    }
+    if (!st.body.source.empty()) {
+      absl::StrAppend(&out, "body = ", Quote(kSecretPlaceholder), "  # ",
+                      st.body.source.size(), " bytes\n");
+    }
+    if (st.optional) absl::StrAppend(&out, "optional = true\n");
+    std::vector<std::string> vars;
+    for (const Extraction& e : st.extract) vars.push_back(e.var);
+    if (!vars.empty()) {
+      absl::StrAppend(&out, "# extracts ", absl::StrJoin(vars, ", "), "\n");
+    }
+  }
   return out;
 }
 

@@ -322,6 +322,16 @@ absl::Status CheckHttpOptions(const Value& t, const HttpConfig& h) {
   return absl::OkStatus();
 }
 
+Reader<std::string> MethodReader() {
+  return OneOf<std::string>({{"GET", "GET"},
+                             {"HEAD", "HEAD"},
+                             {"POST", "POST"},
+                             {"PUT", "PUT"},
+                             {"PATCH", "PATCH"},
+                             {"DELETE", "DELETE"},
+                             {"OPTIONS", "OPTIONS"}});
+}
+
 constexpr absl::string_view kHeaderMatchType =
     "a table such as { header = \"Content-Type\", regexp = \"json\" }";
 
@@ -330,14 +340,7 @@ const Table<HttpConfig>& HttpTable() {
   static const auto* const kTable = new Table<HttpConfig>{
       "modules.NAME.http",
       {
-          Field("method", &H::method,
-                OneOf<std::string>({{"GET", "GET"},
-                                    {"HEAD", "HEAD"},
-                                    {"POST", "POST"},
-                                    {"PUT", "PUT"},
-                                    {"PATCH", "PATCH"},
-                                    {"DELETE", "DELETE"},
-                                    {"OPTIONS", "OPTIONS"}})),
+          Field("method", &H::method, MethodReader()),
           Field("headers", &H::headers, HeadersReader()),
           Field("body", &H::body, String()),
           Custom<H>("body_file", ReadBodyFile),
@@ -530,6 +533,312 @@ const Table<MetricsConfig>& MetricsTable() {
   return *kTable;
 }
 
+// ---- scenarios: [[modules.NAME.steps]] ----
+
+bool IsVariableName(absl::string_view name) {
+  return !name.empty() && !absl::ascii_isdigit(name[0]) &&
+         std::all_of(name.begin(), name.end(),
+                     [](char c) { return absl::ascii_isalnum(c) || c == '_'; });
+}
+
+// Splits `v`'s string at `${name}` references; every name must be in
+// `defined` (variables of earlier steps), looked up in `variables`.
+absl::StatusOr<Template> ReadTemplate(const Value& v,
+                                      const std::vector<std::string>& variables,
+                                      const std::vector<bool>& defined) {
+  ASSIGN_OR_RETURN(std::string text, v.String());
+  Template out;
+  out.source = text;
+  size_t at = 0;
+  std::string literal;
+  while (at < text.size()) {
+    size_t ref = text.find("${", at);
+    if (ref == std::string::npos) {
+      literal += text.substr(at);
+      break;
+    }
+    literal += text.substr(at, ref - at);
+    size_t close = text.find('}', ref + 2);
+    if (close == std::string::npos) {
+      return v.Error(absl::StrCat("unterminated \"${\" at offset ", ref,
+                                  "; write ${name}"));
+    }
+    const std::string name = text.substr(ref + 2, close - ref - 2);
+    if (!IsVariableName(name)) {
+      return v.Error(absl::StrCat("\"${", name,
+                                  "}\": a variable name must match "
+                                  "[A-Za-z_][A-Za-z0-9_]*"));
+    }
+    auto it = std::find(variables.begin(), variables.end(), name);
+    const int index = static_cast<int>(it - variables.begin());
+    if (it == variables.end() || !defined[index]) {
+      return v.Error(absl::StrCat(
+          "variable \"", name,
+          "\" is used before it is defined (by an extract of an earlier "
+          "step)"));
+    }
+    if (!literal.empty()) out.parts.push_back({std::move(literal), -1});
+    literal.clear();
+    out.parts.push_back({"", index});
+    at = close + 1;
+  }
+  if (!literal.empty()) out.parts.push_back({std::move(literal), -1});
+  return out;
+}
+
+// A step's url: a path resolved against the target, or an http(s) URL. The
+// literal text is checked here; a URL that takes a variable is checked
+// again, expanded, before it is sent (probes/scenario.h).
+absl::Status CheckStepUrl(const Value& v, const Template& url) {
+  const std::string& s = url.source;
+  auto bad = [&](absl::string_view why) {
+    return v.Error(absl::StrCat(
+        "must be a path starting with \"/\" or an http(s) URL",
+        why.empty() ? "" : absl::StrCat(" (", why, ")"), ", got \"", s, "\""));
+  };
+  for (char c : s) {
+    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) {
+      return bad("no spaces or control characters");
+    }
+  }
+  if (absl::StartsWith(s, "/")) {
+    if (absl::StartsWith(s, "//")) return bad("\"//\" starts a host");
+    return absl::OkStatus();
+  }
+  for (absl::string_view scheme : {"http://", "https://"}) {
+    if (absl::StartsWithIgnoreCase(s, scheme)) {
+      absl::string_view rest = absl::string_view(s).substr(scheme.size());
+      if (rest.empty() || rest[0] == '/' || rest[0] == ':' || rest[0] == '?') {
+        return bad("no host");
+      }
+      return absl::OkStatus();
+    }
+  }
+  return bad("");
+}
+
+const Table<Extraction>& ExtractionTable() {
+  using E = Extraction;
+  static const auto* const kTable = new Table<Extraction>{
+      "modules.NAME.steps[].extract[]",
+      {
+          Required(
+              Field("var", &E::var,
+                    Where<std::string>(
+                        String(),
+                        [](const std::string& n) { return IsVariableName(n); },
+                        [](const std::string& n) {
+                          return absl::StrCat("\"", n,
+                                              "\" is not a variable name "
+                                              "([A-Za-z_][A-Za-z0-9_]*)");
+                        }))),
+          Custom<E>("header",
+                    [](const Value& t, E& e) -> absl::Status {
+                      std::optional<Value> v = t.Get("header");
+                      if (!v.has_value()) return absl::OkStatus();
+                      ASSIGN_OR_RETURN(e.header, v->String());
+                      if (!IsHeaderName(e.header)) {
+                        return v->Error(absl::StrCat(
+                            "\"", e.header, "\" is not a valid header name"));
+                      }
+                      e.from = E::From::kHeader;
+                      return absl::OkStatus();
+                    }),
+          Custom<E>("regex",
+                    [](const Value& t, E& e) -> absl::Status {
+                      std::optional<Value> v = t.Get("regex");
+                      if (!v.has_value()) return absl::OkStatus();
+                      ASSIGN_OR_RETURN(e.regex, RegexpReader()(*v));
+                      e.from = E::From::kRegex;
+                      return absl::OkStatus();
+                    }),
+          Custom<E>("group",
+                    [](const Value& t, E& e) -> absl::Status {
+                      std::optional<Value> v = t.Get("group");
+                      if (!v.has_value()) {
+                        if (e.from == E::From::kRegex &&
+                            e.regex.re->NumberOfCapturingGroups() == 0) {
+                          e.group = 0;  // no group: the whole match
+                        }
+                        return absl::OkStatus();
+                      }
+                      if (e.from != E::From::kRegex) {
+                        return v->Error("applies to \"regex\" only");
+                      }
+                      const int groups = e.regex.re->NumberOfCapturingGroups();
+                      ASSIGN_OR_RETURN(int64_t g, v->Int(0, 100));
+                      if (g > groups) {
+                        return v->Error(absl::StrCat(
+                            "the regex has ", groups, " capturing group",
+                            groups == 1 ? "" : "s", ", got group ", g));
+                      }
+                      e.group = static_cast<int>(g);
+                      return absl::OkStatus();
+                    }),
+          Custom<E>("json_pointer",
+                    [](const Value& t, E& e) -> absl::Status {
+                      std::optional<Value> v = t.Get("json_pointer");
+                      if (!v.has_value()) return absl::OkStatus();
+                      ASSIGN_OR_RETURN(e.json_pointer, v->String());
+                      if (!e.json_pointer.empty() && e.json_pointer[0] != '/') {
+                        return v->Error(absl::StrCat(
+                            "must be empty or start with \"/\" (RFC 6901), "
+                            "got \"",
+                            e.json_pointer, "\""));
+                      }
+                      for (size_t i = 0; i < e.json_pointer.size(); ++i) {
+                        if (e.json_pointer[i] == '~' &&
+                            (i + 1 == e.json_pointer.size() ||
+                             (e.json_pointer[i + 1] != '0' &&
+                              e.json_pointer[i + 1] != '1'))) {
+                          return v->Error(
+                              "\"~\" must be followed by 0 or 1 (RFC 6901)");
+                        }
+                      }
+                      e.from = E::From::kJsonPointer;
+                      return absl::OkStatus();
+                    }),
+      },
+      // Exactly one source.
+      [](const Value& t, E&) -> absl::Status {
+        int sources = 0;
+        for (absl::string_view k : {"header", "regex", "json_pointer"}) {
+          if (t.Has(k)) ++sources;
+        }
+        if (sources != 1) {
+          return t.Error(
+              "needs exactly one of \"header\", \"regex\" or "
+              "\"json_pointer\"");
+        }
+        return absl::OkStatus();
+      },
+  };
+  return *kTable;
+}
+
+// A key of a step that sets a member of Step::checks with the reader the
+// [modules.NAME.http] key of the same name uses.
+template <typename M, typename V>
+Key<Step> CheckKey(absl::string_view name, M HttpConfig::*member,
+                   Reader<V> read) {
+  return Custom<Step>(
+      name, [name, member, read](const Value& t, Step& s) -> absl::Status {
+        std::optional<Value> v = t.Get(name);
+        if (!v.has_value()) return absl::OkStatus();
+        ASSIGN_OR_RETURN(s.checks.*member, read(*v));
+        return absl::OkStatus();
+      });
+}
+
+// The keys of a step. url, headers and body are templates: ReadSteps
+// parses them, since they depend on the steps before.
+const Table<Step>& StepTable() {
+  static const auto* const kTable = new Table<Step>{
+      "modules.NAME.steps[]",
+      {
+          Required(Field(
+              "name", &Step::name,
+              Where<std::string>(
+                  String(), [](const std::string& n) { return IsBareKey(n); },
+                  [](const std::string& n) {
+                    return absl::StrCat("\"", n,
+                                        "\": a step name must match "
+                                        "[A-Za-z0-9_-]+");
+                  }))),
+          CheckKey("method", &HttpConfig::method, MethodReader()),
+          Required(Key<Step>{"url", nullptr}),
+          Key<Step>{"headers", nullptr},
+          Key<Step>{"body", nullptr},
+          CheckKey("valid_status_codes", &HttpConfig::valid_status_codes,
+                   ArrayOf(IntIn<int>(kMinStatusCode, kMaxStatusCode))),
+          CheckKey("fail_if_body_matches_regexp",
+                   &HttpConfig::fail_if_body_matches_regexp,
+                   ArrayOf(RegexpReader())),
+          CheckKey("fail_if_body_not_matches_regexp",
+                   &HttpConfig::fail_if_body_not_matches_regexp,
+                   ArrayOf(RegexpReader())),
+          CheckKey("fail_if_header_matches",
+                   &HttpConfig::fail_if_header_matches,
+                   ArrayOf(TableOf(HeaderMatchTable(), kHeaderMatchType))),
+          CheckKey("fail_if_header_not_matches",
+                   &HttpConfig::fail_if_header_not_matches,
+                   ArrayOf(TableOf(HeaderMatchTable(), kHeaderMatchType))),
+          Field("think_time", &Step::think_time,
+                DurationIn(true, kMaxDuration)),
+          Field("optional", &Step::optional, Bool()),
+          Key<Step>{"extract", nullptr},
+      },
+  };
+  return *kTable;
+}
+
+// [[modules.NAME.steps]]: the steps in order, each template checked against
+// the variables the steps before it extract.
+absl::Status ReadSteps(const Value& t, Module& m) {
+  std::optional<Value> v = t.Get("steps");
+  if (!v.has_value()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::vector<Value> elements, v->Elements());
+  if (elements.empty()) {
+    return v->Error("must list at least one step (omit it for one request)");
+  }
+  if (elements.size() > static_cast<size_t>(kMaxSteps)) {
+    return v->Error(absl::StrCat("must have at most ", kMaxSteps,
+                                 " steps, got ", elements.size()));
+  }
+  std::vector<bool> defined;
+  for (const Value& e : elements) {
+    RETURN_IF_ERROR(e.ExpectTable(
+        "a table such as { name = \"login\", url = \"/login\" }"));
+    Step step;
+    RETURN_IF_ERROR(ReadTable(e, StepTable(), step));
+    for (const Step& earlier : m.steps) {
+      if (earlier.name == step.name) {
+        return e.Get("name")->Error(absl::StrCat(
+            "duplicate step name \"", step.name, "\"; names must be unique"));
+      }
+    }
+    std::optional<Value> url = e.Get("url");
+    ASSIGN_OR_RETURN(step.url, ReadTemplate(*url, m.variables, defined));
+    RETURN_IF_ERROR(CheckStepUrl(*url, step.url));
+    if (std::optional<Value> h = e.Get("headers")) {
+      ASSIGN_OR_RETURN(auto headers, HeadersReader()(*h));
+      ASSIGN_OR_RETURN(std::vector<Value::Member> members, h->Members());
+      for (size_t i = 0; i < headers.size(); ++i) {
+        ASSIGN_OR_RETURN(Template value,
+                         ReadTemplate(members[i].value, m.variables, defined));
+        step.headers.emplace_back(std::move(headers[i].first),
+                                  std::move(value));
+      }
+    }
+    if (std::optional<Value> b = e.Get("body")) {
+      ASSIGN_OR_RETURN(step.body, ReadTemplate(*b, m.variables, defined));
+    }
+    if (std::optional<Value> x = e.Get("extract")) {
+      ASSIGN_OR_RETURN(
+          step.extract,
+          ArrayOf(TableOf(ExtractionTable(),
+                          "a table such as { var = \"token\", json_pointer = "
+                          "\"/token\" }"))(*x));
+      if (step.extract.size() > static_cast<size_t>(kMaxExtractions)) {
+        return x->Error(absl::StrCat("must have at most ", kMaxExtractions,
+                                     " entries, got ", step.extract.size()));
+      }
+      for (Extraction& ex : step.extract) {
+        auto it = std::find(m.variables.begin(), m.variables.end(), ex.var);
+        if (it == m.variables.end()) {
+          m.variables.push_back(ex.var);
+          defined.push_back(true);
+          it = m.variables.end() - 1;
+        }
+        ex.var_index = static_cast<int>(it - m.variables.begin());
+        defined[ex.var_index] = true;
+      }
+    }
+    m.steps.push_back(std::move(step));
+  }
+  return absl::OkStatus();
+}
+
 const Table<Module>& ModuleTable() {
   static const auto* const kTable = new Table<Module>{
       "modules.NAME",
@@ -551,6 +860,34 @@ const Table<Module>& ModuleTable() {
           First(Field("min_interval", &Module::min_interval,
                       DurationIn(true, kMaxMinInterval))),
           Field("metrics", &Module::metrics, TableOf(MetricsTable())),
+          Custom<Module>("steps", ReadSteps),
+      },
+      nullptr,
+      // Scoped thresholds name steps, which are read after them.
+      [](const Value& t, Module& m) -> absl::Status {
+        for (size_t i = 0; i < m.thresholds.size(); ++i) {
+          Threshold& th = m.thresholds[i];
+          if (th.step.empty() && !th.iteration) continue;
+          auto where = [&]() -> absl::Status {
+            ASSIGN_OR_RETURN(std::vector<Value> el,
+                             t.Get("thresholds")->Elements());
+            return el[i].Error(
+                th.iteration
+                    ? std::string("iteration_duration needs a module with "
+                                  "steps")
+                    : absl::StrCat("no step named \"", th.step,
+                                   "\" in this module"));
+          };
+          if (th.iteration) {
+            if (m.steps.empty()) return where();
+            continue;
+          }
+          for (size_t k = 0; k < m.steps.size(); ++k) {
+            if (m.steps[k].name == th.step) th.step_index = static_cast<int>(k);
+          }
+          if (th.step_index < 0) return where();
+        }
+        return absl::OkStatus();
       },
   };
   return *kTable;
@@ -755,10 +1092,10 @@ absl::StatusOr<Config> ConfigFromDocument(const Node& root,
 }
 
 std::vector<SchemaTable> SchemaTables() {
-  return {Keys(RootTable()),   Keys(ModuleTable()),      Keys(BurstTable()),
-          Keys(HttpTable()),   Keys(HeaderMatchTable()), Keys(BasicAuthTable()),
-          Keys(TlsTable()),    Keys(MetricsTable()),     Keys(WebTable()),
-          Keys(ServerTable()), Keys(SecurityTable())};
+          Keys(HttpTable()), Keys(HeaderMatchTable()), Keys(BasicAuthTable()),
+          Keys(TlsTable()),  Keys(MetricsTable()),     Keys(StepTable()),
+          Keys(ExtractionTable()), Keys(WebTable()),   Keys(ServerTable()),
+          Keys(SecurityTable())};
 }
 
 }  // namespace canary::config

@@ -131,6 +131,40 @@ absl::Status ParseValue(absl::string_view source, absl::string_view value,
   return absl::OkStatus();
 }
 
+// Consumes a k6 metric scope at the front of `rest`, if any:
+// "http_req_duration{step:NAME}:" (one scenario step's requests) or
+// "iteration_duration:" (the scenario's iterations). Whether the step exists
+// is checked where the module's steps are known (config/schema.cc).
+absl::Status ParseScope(absl::string_view source, absl::string_view& rest,
+                        Threshold& t) {
+  if (absl::ConsumePrefix(&rest, "iteration_duration")) {
+    rest = absl::StripLeadingAsciiWhitespace(rest);
+    if (!absl::ConsumePrefix(&rest, ":")) {
+      return Invalid(source, "expected \":\" after iteration_duration");
+    }
+    t.iteration = true;
+  } else if (absl::ConsumePrefix(&rest, "http_req_duration")) {
+    if (!absl::ConsumePrefix(&rest, "{step:")) {
+      return Invalid(source,
+                     "expected a step tag, e.g. http_req_duration{step:login}");
+    }
+    const size_t close = rest.find('}');
+    if (close == absl::string_view::npos || close == 0) {
+      return Invalid(source, "expected {step:NAME}");
+    }
+    t.step = std::string(absl::StripAsciiWhitespace(rest.substr(0, close)));
+    rest.remove_prefix(close + 1);
+    rest = absl::StripLeadingAsciiWhitespace(rest);
+    if (!absl::ConsumePrefix(&rest, ":")) {
+      return Invalid(source, "expected \":\" after the metric");
+    }
+  } else {
+    return absl::OkStatus();
+  }
+  rest = absl::StripLeadingAsciiWhitespace(rest);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<Threshold> ParseThreshold(absl::string_view s) {
@@ -139,6 +173,7 @@ absl::StatusOr<Threshold> ParseThreshold(absl::string_view s) {
   t.source = std::string(source);
   if (source.empty()) return Invalid(source, "empty threshold");
   absl::string_view rest = source;
+  RETURN_IF_ERROR(ParseScope(source, rest, t));
   RETURN_IF_ERROR(ParseStat(source, rest, t));
   rest = absl::StripLeadingAsciiWhitespace(rest);
   RETURN_IF_ERROR(ParseOp(source, rest, t));

@@ -10,6 +10,10 @@
 // write it for http_req_failed (the share of failed requests).
 // op: <, <=, >, >=, == and === (equal), != (not equal). Whitespace is
 // allowed around every part.
+// A scenario module may scope it in k6's tag syntax:
+// "http_req_duration{step:login}: p(95)<300" judges the requests of step
+// `login` only, "iteration_duration: p(95)<2s" the iterations' durations
+// (error_rate there: the share of failed iterations).
 // Latency values take a duration ("200ms", "1.5s", "500us") or a bare number
 // of milliseconds (k6's convention) and are stored in seconds; error_rate
 // takes a number in [0, 1]. Stricter than k6 on purpose: negative values,

@@ -7,6 +7,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
 #include "base/status_macros.h"
+#include "probes/scenario.h"
 
 namespace canary::probes {
 namespace {
@@ -17,6 +18,7 @@ constexpr char kCutReason[] = "cut short: the probe budget ran out";
 struct InFlight {
   absl::Duration intended;
   absl::Duration actual;
+  int step = 0;
 };
 
 // The per-burst summary behind blackbox_exporter's metrics: a few values
@@ -50,6 +52,7 @@ void FoldCompat(const Completion& c, CompatFacts* f) {
 RequestResult ToRequestResult(const Completion& c, const InFlight& f) {
   RequestResult r;
   r.set_vu(c.slot);
+  r.set_step(f.step);
   r.set_intended_start(f.intended);
   r.set_actual_start(f.actual);
   r.set_latency((f.actual - f.intended) + c.total);
@@ -67,8 +70,9 @@ class Recorder {
   Recorder(int slots, BurstResult* out, const RequestObserver& on_request)
       : in_flight_(slots), out_(out), on_request_(on_request) {}
 
-  void Started(int slot, absl::Duration intended, absl::Duration actual) {
-    in_flight_[slot] = {intended, actual};
+  void Started(int slot, absl::Duration intended, absl::Duration actual,
+               int step = 0) {
+    in_flight_[slot] = {intended, actual, step};
   }
 
   // Records completions; returns the slots they freed.
@@ -118,12 +122,195 @@ absl::Time CapForStop(absl::Time wake, absl::Time now,
   return stop == nullptr ? wake : std::min(wake, now + kStopPoll);
 }
 
+// Starts what a VU runs and learns when it is over: one request, or the
+// steps of a scenario iteration in order (the VU stays busy between them,
+// for each step's think time). Both load models drive it alike.
+class Driver {
+ public:
+  Driver(const BurstPlan& plan, Transport* transport, Recorder* recorder,
+         absl::Time start, BurstResult* out)
+      : plan_(plan),
+        module_(plan.scenario),
+        transport_(transport),
+        recorder_(recorder),
+        start_(start),
+        out_(out) {
+    if (module_ != nullptr) sessions_.resize(plan.vus);
+  }
+
+  // Starts a request or an iteration on the free `slot`, intended at
+  // `intended` (from the start).
+  absl::Status Begin(int slot, uint64_t id, absl::Duration intended,
+                     absl::Time now, absl::Duration timeout) {
+    if (module_ == nullptr) {
+      RETURN_IF_ERROR(
+          transport_->Start({.slot = slot, .id = id, .timeout = timeout}));
+      recorder_->Started(slot, intended, now - start_);
+      return absl::OkStatus();
+    }
+    Session& s = sessions_[slot];
+    s.active = true;
+    s.step = 0;
+    s.id = id;
+    s.iteration_intended = intended;
+    s.vars.assign(module_->variables.size(), std::nullopt);
+    return StartStep(slot, intended, now, timeout);
+  }
+
+  // Records `done`; appends to `freed` the slots whose request or iteration
+  // is over. `now` is when they were collected.
+  void Finished(std::vector<Completion>& done, std::vector<int>* freed,
+                Clock* clock) {
+    if (module_ == nullptr) {
+      recorder_->Finished(done, freed);
+      return;
+    }
+    const absl::Time now = clock->Now();
+    for (Completion& c : done) {
+      Session& s = sessions_[c.slot];
+      const config::Step& step = module_->steps[s.step];
+      if (c.result == ResultClass::kSuccess && !step.extract.empty()) {
+        absl::Status x = ExtractAll(step, c, &s.vars);
+        if (!x.ok()) {
+          c.result = ResultClass::kValidation;
+          c.error = std::string(x.message());
+        }
+      }
+      if (c.result != ResultClass::kSuccess) {
+        c.error = absl::StrCat("step \"", step.name, "\": ", c.error);
+      }
+    }
+    scratch_.clear();
+    recorder_->Finished(done, &scratch_);
+    for (const Completion& c : done) {
+      Session& s = sessions_[c.slot];
+      const config::Step& step = module_->steps[s.step];
+      const bool failed = c.result != ResultClass::kSuccess;
+      if ((failed && !step.optional) ||
+          s.step + 1 == static_cast<int>(module_->steps.size())) {
+        End(c.slot, now, failed && !step.optional ? s.step : -1);
+        freed->push_back(c.slot);
+        continue;
+      }
+      ++s.step;
+      s.next_at = now + step.think_time;
+      s.waiting = true;
+    }
+  }
+
+  // Starts the next steps that are due; lowers `wake` to the earliest
+  // that is not. Steps whose request cannot be built fail without being
+  // sent; slots whose iteration that ends go to `freed`.
+  absl::Status StartDue(absl::Time now, absl::Time hard_deadline,
+                        absl::Time* wake, std::vector<int>* freed) {
+    if (module_ == nullptr) return absl::OkStatus();
+    for (int slot = 0; slot < static_cast<int>(sessions_.size()); ++slot) {
+      Session& s = sessions_[slot];
+      if (!s.active || !s.waiting) continue;
+      if (s.next_at > now) {
+        *wake = std::min(*wake, s.next_at);
+        continue;
+      }
+      if (now >= hard_deadline) continue;  // Cut() ends it
+      s.waiting = false;
+      RETURN_IF_ERROR(
+          StartStep(slot, s.next_at - start_, now,
+                    std::min(plan_.request_timeout, hard_deadline - now)));
+      if (!sessions_[slot].active) freed->push_back(slot);
+    }
+    return absl::OkStatus();
+  }
+
+  // A step waits for its think time to pass.
+  bool Waiting() const {
+    for (const Session& s : sessions_) {
+      if (s.active && s.waiting) return true;
+    }
+    return false;
+  }
+
+  // The budget ran out: iterations waiting between steps end, failed at
+  // the step they were about to send.
+  void Cut(absl::Time now) {
+    for (int slot = 0; slot < static_cast<int>(sessions_.size()); ++slot) {
+      Session& s = sessions_[slot];
+      if (s.active && s.waiting) End(slot, now, s.step);
+    }
+  }
+
+ private:
+  struct Session {
+    bool active = false;   // an iteration is under way
+    bool waiting = false;  // for next_at, to send `step`
+    int step = 0;
+    uint64_t id = 0;
+    absl::Duration iteration_intended;
+    absl::Time next_at;
+    Variables vars;
+    RequestSpec spec;
+  };
+
+  absl::Status StartStep(int slot, absl::Duration intended, absl::Time now,
+                         absl::Duration timeout) {
+    Session& s = sessions_[slot];
+    while (true) {
+      const config::Step& step = module_->steps[s.step];
+      absl::Status built = BuildRequest(*module_, step, s.vars, &s.spec);
+      if (built.ok()) {
+        RETURN_IF_ERROR(transport_->Start({.slot = slot,
+                                           .id = s.id,
+                                           .timeout = timeout,
+                                           .new_iteration = s.step == 0,
+                                           .spec = &s.spec}));
+        recorder_->Started(slot, intended, now - start_, s.step);
+        return absl::OkStatus();
+      }
+      // Not sent: recorded as a failed request of the step.
+      std::vector<Completion> one(1);
+      one[0].slot = slot;
+      one[0].id = s.id;
+      one[0].result = ResultClass::kOther;
+      one[0].error =
+          absl::StrCat("step \"", step.name, "\": ", built.message());
+      recorder_->Started(slot, intended, now - start_, s.step);
+      scratch_.clear();
+      recorder_->Finished(one, &scratch_);
+      if (!step.optional ||
+          s.step + 1 == static_cast<int>(module_->steps.size())) {
+        End(slot, now, step.optional ? -1 : s.step);
+        return absl::OkStatus();
+      }
+      ++s.step;  // an optional step: go on at once
+    }
+  }
+
+  void End(int slot, absl::Time now, int failed_step) {
+    Session& s = sessions_[slot];
+    s.active = false;
+    s.waiting = false;
+    out_->iterations.push_back(
+        {.duration = (now - start_) - s.iteration_intended,
+         .vu = slot,
+         .failed_step = failed_step});
+  }
+
+  const BurstPlan& plan_;
+  const config::Module* module_;
+  Transport* transport_;
+  Recorder* recorder_;
+  absl::Time start_;
+  BurstResult* out_;
+  std::vector<Session> sessions_;
+  std::vector<int> scratch_;
+};
+
 absl::Status RunOpen(const BurstPlan& plan, Transport* transport, Clock* clock,
                      absl::Time start, const RequestObserver& on_request,
                      const std::atomic<bool>* stop, BurstResult* out) {
   const absl::Time hard_deadline = start + plan.budget;
   const absl::Time stop_at = start + plan.start_window;
   Recorder recorder(plan.vus, out, on_request);
+  Driver driver(plan, transport, &recorder, start, out);
   std::vector<int> free_slots;
   for (int s = plan.vus - 1; s >= 0; --s) free_slots.push_back(s);
   std::vector<Completion> done;
@@ -150,28 +337,33 @@ absl::Status RunOpen(const BurstPlan& plan, Transport* transport, Clock* clock,
       }
       const int slot = free_slots.back();
       free_slots.pop_back();
-      RETURN_IF_ERROR(transport->Start(
-          {.slot = slot,
-           .id = static_cast<uint64_t>(next),
-           .timeout = std::min(plan.request_timeout, hard_deadline - now)}));
-      recorder.Started(slot, due - start, now - start);
+      RETURN_IF_ERROR(
+          driver.Begin(slot, static_cast<uint64_t>(next), due - start, now,
+                       std::min(plan.request_timeout, hard_deadline - now)));
       ++next;
     }
-    if (next >= plan.planned && transport->InFlight() == 0) break;
+    absl::Time wake = hard_deadline;
+    freed.clear();
+    RETURN_IF_ERROR(driver.StartDue(now, hard_deadline, &wake, &freed));
+    free_slots.insert(free_slots.end(), freed.begin(), freed.end());
+    if (next >= plan.planned && transport->InFlight() == 0 &&
+        !driver.Waiting()) {
+      break;
+    }
     done.clear();
     freed.clear();
     if (now >= hard_deadline) {
       transport->CancelAll(kCutReason, &done);
-      recorder.Finished(done, &freed);
+      driver.Finished(done, &freed, clock);
+      driver.Cut(now);
       out->truncated = true;
       break;
     }
-    absl::Time wake = hard_deadline;
     if (next < plan.planned) {
       wake = std::min(wake, start + ArrivalOffset(next, plan.rate));
     }
     RETURN_IF_ERROR(transport->Wait(CapForStop(wake, now, stop), &done));
-    recorder.Finished(done, &freed);
+    driver.Finished(done, &freed, clock);
     free_slots.insert(free_slots.end(), freed.begin(), freed.end());
   }
   return absl::OkStatus();
@@ -190,6 +382,7 @@ absl::Status RunClosed(const BurstPlan& plan, Transport* transport,
   };
   std::vector<Vu> vus(plan.vus, Vu{.ready = start});
   Recorder recorder(plan.vus, out, on_request);
+  Driver driver(plan, transport, &recorder, start, out);
   std::vector<Completion> done;
   std::vector<int> freed;
   int64_t started = 0;
@@ -198,6 +391,12 @@ absl::Status RunClosed(const BurstPlan& plan, Transport* transport,
     const absl::Time now = clock->Now();
     bool all_done = true;
     absl::Time wake = hard_deadline;
+    freed.clear();
+    RETURN_IF_ERROR(driver.StartDue(now, hard_deadline, &wake, &freed));
+    for (int slot : freed) {
+      vus[slot].busy = false;
+      vus[slot].ready = now + plan.think_time;
+    }
     for (int slot = 0; slot < plan.vus; ++slot) {
       Vu& vu = vus[slot];
       if (!vu.busy && !vu.done) {
@@ -208,12 +407,9 @@ absl::Status RunClosed(const BurstPlan& plan, Transport* transport,
           vu.done = true;
           stopped_by_window = true;
         } else if (vu.ready <= now) {
-          RETURN_IF_ERROR(
-              transport->Start({.slot = slot,
-                                .id = static_cast<uint64_t>(started),
-                                .timeout = std::min(plan.request_timeout,
-                                                    hard_deadline - now)}));
-          recorder.Started(slot, now - start, now - start);
+          RETURN_IF_ERROR(driver.Begin(
+              slot, static_cast<uint64_t>(started), now - start, now,
+              std::min(plan.request_timeout, hard_deadline - now)));
           vu.busy = true;
           ++started;
         } else {
@@ -227,12 +423,13 @@ absl::Status RunClosed(const BurstPlan& plan, Transport* transport,
     freed.clear();
     if (now >= hard_deadline) {
       transport->CancelAll(kCutReason, &done);
-      recorder.Finished(done, &freed);
+      driver.Finished(done, &freed, clock);
+      driver.Cut(now);
       out->truncated = true;
       break;
     }
     RETURN_IF_ERROR(transport->Wait(CapForStop(wake, now, stop), &done));
-    recorder.Finished(done, &freed);
+    driver.Finished(done, &freed, clock);
     const absl::Time after = clock->Now();
     for (int slot : freed) {
       vus[slot].busy = false;

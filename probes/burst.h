@@ -59,6 +59,10 @@ struct BurstPlan {
   // Open model: arrivals planned; closed model: `requests`, or 0 when only
   // a duration bounds the burst (the count is known only afterwards).
   int64_t planned = 0;
+  // A module with steps (config::Module::steps; must outlive the burst):
+  // every start is an iteration, the steps in order on one VU, and
+  // requests, planned and max_requests count iterations. Null: one request.
+  const config::Module* scenario = nullptr;
 };
 
 // Derives the plan from a burst as LoadConfig validates it (vus >= 1).

@@ -241,6 +241,17 @@ struct Slot {
   const void* tls_session = nullptr;  // the SSL* `tls_facts` describe
   std::shared_ptr<const TlsFacts> tls_facts;
   std::shared_ptr<const TlsFacts> response_tls;  // of the latest response
+  // Scenario steps (StartRequest::spec): the checks of the request in
+  // flight, its own header list, and whether the Completion carries the
+  // body and headers.
+  const config::HttpConfig* checks = nullptr;
+  curl_slist* step_headers = nullptr;
+  bool keep_response = false;
+  // What the slot was last pointed at, so a step that repeats (every
+  // literal step, every iteration) skips the URL parse and header list.
+  std::string step_url_in;  // RequestSpec::url as given
+  bool step_name_allowed = false;
+  std::vector<std::string> step_header_lines;
 };
 
 // OpenSSL's text of `name` in RFC 2253 form (as Go prints a pkix.Name),
@@ -557,6 +568,7 @@ class CurlTransportImpl : public Transport {
     for (Slot& s : slots_) {
       if (s.busy) curl_multi_remove_handle(multi_, s.easy);
       if (s.easy != nullptr) curl_easy_cleanup(s.easy);
+      if (s.step_headers != nullptr) curl_slist_free_all(s.step_headers);
     }
     if (multi_ != nullptr) curl_multi_cleanup(multi_);
     if (headers_ != nullptr) curl_slist_free_all(headers_);
@@ -598,12 +610,30 @@ class CurlTransportImpl : public Transport {
           absl::StrCat("slot ", req.slot, " already has a request in flight"));
     }
     s.id = req.id;
+    s.checks = &module_.http;
+    s.keep_response = false;
+    if (cookies_ && req.new_iteration) {
+      // A new session: no cookie of the previous iteration is sent.
+      curl_easy_setopt(s.easy, CURLOPT_COOKIELIST, "ALL");
+    }
+    if (req.spec != nullptr) {
+      std::optional<Completion> refused = PrepareStep(req, &s);
+      if (refused.has_value()) {
+        // Never sent: it completes at the next Wait().
+        refused->id = req.id;
+        refused->slot = req.slot;
+        immediate_.push_back(*std::move(refused));
+        ++in_flight_;
+        return absl::OkStatus();
+      }
+    }
     s.body_bytes = 0;
     s.body.clear();
     s.headers.clear();
     s.error[0] = '\0';
     s.refused.clear();
-    s.name_allowed = s.target_name_allowed;
+    s.name_allowed =
+        req.spec != nullptr ? s.step_name_allowed : s.target_name_allowed;
     s.hop_status = 0;
     s.location_seen = false;
     s.body_too_large = false;
@@ -632,6 +662,12 @@ class CurlTransportImpl : public Transport {
   }
 
   absl::Status Wait(absl::Time until, std::vector<Completion>* done) override {
+    if (!immediate_.empty()) {
+      in_flight_ -= static_cast<int>(immediate_.size());
+      for (Completion& c : immediate_) done->push_back(std::move(c));
+      immediate_.clear();
+      return absl::OkStatus();
+    }
     const size_t before = done->size();
     while (true) {
       int running = 0;
@@ -664,6 +700,9 @@ class CurlTransportImpl : public Transport {
   void CancelAll(const std::string& reason,
                  std::vector<Completion>* done) override {
     const absl::Time now = clock_->Now();
+    in_flight_ -= static_cast<int>(immediate_.size());
+    for (Completion& c : immediate_) done->push_back(std::move(c));
+    immediate_.clear();
     for (size_t i = 0; i < slots_.size(); ++i) {
       Slot& s = slots_[i];
       if (!s.busy) continue;
@@ -684,6 +723,112 @@ class CurlTransportImpl : public Transport {
   int InFlight() const override { return in_flight_; }
 
  private:
+  // Points slot `s` at the step `req.spec`: its URL (resolved against the
+  // target, validated like one, its host checked against the allowlist),
+  // headers, method and body. Returns the Completion of a step that must
+  // not be sent.
+  std::optional<Completion> PrepareStep(const StartRequest& req, Slot* s) {
+    const RequestSpec& spec = *req.spec;
+    if (spec.url != s->step_url_in || s->step_url_in.empty()) {
+      s->step_url_in.clear();
+      if (std::optional<Completion> refused = PointAt(spec, s)) {
+        return refused;
+      }
+      s->step_url_in = spec.url;
+    }
+    if (s->step_headers == nullptr || spec.headers != s->step_header_lines) {
+      if (s->step_headers != nullptr) curl_slist_free_all(s->step_headers);
+      s->step_headers = nullptr;
+      for (curl_slist* h = headers_; h != nullptr; h = h->next) {
+        s->step_headers = curl_slist_append(s->step_headers, h->data);
+      }
+      for (const std::string& line : spec.headers) {
+        s->step_headers = curl_slist_append(s->step_headers, line.c_str());
+      }
+      curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, s->step_headers);
+      s->step_header_lines = spec.headers;
+    }
+    return SetMethodAndBody(spec, s);
+  }
+
+  // Resolves, validates and allowlist-checks spec.url and sets it on `s`;
+  // the Completion of a step that must not be sent otherwise.
+  std::optional<Completion> PointAt(const RequestSpec& spec, Slot* s) {
+    Completion fail;
+    // A URL built from variables is not quoted: a variable may hold a
+    // secret.
+    const std::string shown = spec.url_from_variables
+                                  ? "the step's URL (built from variables)"
+                                  : absl::StrCat("\"", spec.url, "\"");
+    UrlPtr u(curl_url());
+    CURLUcode rc = u == nullptr
+                       ? CURLUE_OUT_OF_MEMORY
+                       : curl_url_set(u.get(), CURLUPART_URL, url_.c_str(), 0);
+    if (rc == CURLUE_OK) {
+      rc = curl_url_set(u.get(), CURLUPART_URL, spec.url.c_str(), 0);
+    }
+    const std::string scheme =
+        rc == CURLUE_OK
+            ? absl::AsciiStrToLower(UrlPart(u.get(), CURLUPART_SCHEME))
+            : "";
+    const std::string host =
+        rc == CURLUE_OK ? UrlPart(u.get(), CURLUPART_HOST) : "";
+    if (rc != CURLUE_OK || (scheme != "http" && scheme != "https") ||
+        host.empty()) {
+      fail.result = ResultClass::kOther;
+      fail.error = absl::StrCat(
+          shown, " is not a valid http(s) URL",
+          rc != CURLUE_OK ? absl::StrCat(": ", curl_url_strerror(rc)) : "");
+      return fail;
+    }
+    const int port = UrlPort(u.get());
+    s->step_name_allowed = s->target_name_allowed;
+    if (!absl::EqualsIgnoreCase(host, base_host_) || port != base_port_) {
+      absl::StatusOr<Allowlist::HostDecision> decision =
+          allowlist_.CheckHost(host, port);
+      if (!decision.ok()) {
+        fail.result = ResultClass::kConnect;
+        fail.error =
+            spec.url_from_variables
+                ? absl::StrCat(shown, " is not allowed by the allowlist")
+                : std::string(decision.status().message());
+        return fail;
+      }
+      s->step_name_allowed = *decision == Allowlist::HostDecision::kAllowedName;
+    }
+    const std::string url = UrlPart(u.get(), CURLUPART_URL);
+    curl_easy_setopt(s->easy, CURLOPT_URL, url.c_str());  // libcurl copies
+    return std::nullopt;
+  }
+
+  // The step's method and body, its checks and what the slot keeps.
+  std::optional<Completion> SetMethodAndBody(const RequestSpec& spec, Slot* s) {
+    const config::HttpConfig& checks = *spec.checks;
+    // Method and body, from a clean GET.
+    curl_easy_setopt(s->easy, CURLOPT_NOBODY, 0L);
+    curl_easy_setopt(s->easy, CURLOPT_CUSTOMREQUEST,
+                     static_cast<char*>(nullptr));
+    curl_easy_setopt(s->easy, CURLOPT_HTTPGET, 1L);
+    if (checks.method == "HEAD") {
+      curl_easy_setopt(s->easy, CURLOPT_NOBODY, 1L);
+    } else if (checks.method != "GET" || !spec.body.empty()) {
+      if (!spec.body.empty() || checks.method == "POST") {
+        curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE_LARGE,
+                         static_cast<curl_off_t>(spec.body.size()));
+        // Not copied: the spec outlives the request (StartRequest::spec).
+        curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, spec.body.c_str());
+      }
+      if (checks.method != "POST") {
+        curl_easy_setopt(s->easy, CURLOPT_CUSTOMREQUEST, checks.method.c_str());
+      }
+    }
+    s->checks = &checks;
+    s->keep_response = spec.keep_response;
+    s->keep_body = NeedsBody(checks) || spec.keep_response;
+    s->keep_headers = NeedsHeaders(checks) || spec.keep_response;
+    return std::nullopt;
+  }
+
   // Options every slot shares: parsed once per burst.
   absl::Status BuildSharedOptions(const Target& target) {
     url_ = target.url;
@@ -728,6 +873,12 @@ class CurlTransportImpl : public Transport {
       curl_url_set(u.get(), CURLUPART_HOST, http.tls.server_name.c_str(), 0);
       url_ = UrlPart(u.get(), CURLUPART_URL);
     }
+    // Scenario steps resolve against url_; a step on another host is
+    // checked against the allowlist like a target.
+    base_host_ =
+        http.tls.server_name.empty() ? target.host : http.tls.server_name;
+    base_port_ = target.port;
+    cookies_ = !module_.steps.empty();
     return absl::OkStatus();
   }
 
@@ -774,6 +925,9 @@ class CurlTransportImpl : public Transport {
     RETURN_IF_ERROR(set(CURLOPT_PROTOCOLS_STR, "http,https"));
     RETURN_IF_ERROR(set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https"));
     RETURN_IF_ERROR(set(CURLOPT_HTTPHEADER, headers_));
+    // A scenario's steps share a session: libcurl's cookie engine, one jar
+    // per slot (VU), emptied at each new iteration (Start).
+    if (cookies_) RETURN_IF_ERROR(set(CURLOPT_COOKIEFILE, ""));
     if (connect_to_ != nullptr) {
       RETURN_IF_ERROR(set(CURLOPT_CONNECT_TO, connect_to_));
     }
@@ -979,8 +1133,8 @@ class CurlTransportImpl : public Transport {
       }
       return c;
     }
-    c.result = CheckResponse(c.status_code, s->headers, s->body, module_.http,
-                             &c.error);
+    c.result =
+        CheckResponse(c.status_code, s->headers, s->body, *s->checks, &c.error);
     if (c.result == ResultClass::kSuccess) {
       long version = 0;
       curl_easy_getinfo(e, CURLINFO_HTTP_VERSION, &version);
@@ -990,6 +1144,10 @@ class CurlTransportImpl : public Transport {
           ResponseVersion(version),
           url != nullptr && absl::StartsWithIgnoreCase(url, "https:"),
           module_.http, &c.error);
+    }
+    if (s->keep_response) {
+      c.body = std::move(s->body);
+      c.headers = std::move(s->headers);
     }
     return c;
   }
@@ -1051,6 +1209,11 @@ class CurlTransportImpl : public Transport {
   curl_slist* connect_to_ = nullptr;
   std::vector<Slot> slots_;
   int in_flight_ = 0;
+  // Scenario steps.
+  std::string base_host_;  // the host of url_, and its port
+  int base_port_ = 0;
+  bool cookies_ = false;
+  std::vector<Completion> immediate_;  // steps refused before sending
 };
 
 }  // namespace

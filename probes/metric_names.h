@@ -69,6 +69,23 @@ inline constexpr char kProbeSslLastChainExpiryTimestampSeconds[] =
     "probe_ssl_last_chain_expiry_timestamp_seconds";
 inline constexpr char kProbeSslLastChainInfo[] = "probe_ssl_last_chain_info";
 inline constexpr char kProbeFailedDueToRegex[] = "probe_failed_due_to_regex";
+// Scenarios (config::Module::steps), only for a module with steps. Every
+// series of a step carries `step`, whose values are the config's step names.
+inline constexpr char kProbeScenarioStepRequests[] =
+    "probe_scenario_step_requests";
+inline constexpr char kProbeScenarioStepResponses[] =
+    "probe_scenario_step_responses";
+inline constexpr char kProbeScenarioStepDurationSeconds[] =
+    "probe_scenario_step_duration_seconds";
+inline constexpr char kProbeScenarioStepDurationQuantileSeconds[] =
+    "probe_scenario_step_duration_quantile_seconds";
+inline constexpr char kProbeScenarioIterations[] = "probe_scenario_iterations";
+inline constexpr char kProbeScenarioIterationsFailedByStep[] =
+    "probe_scenario_iterations_failed_by_step";
+inline constexpr char kProbeScenarioIterationDurationSeconds[] =
+    "probe_scenario_iteration_duration_seconds";
+inline constexpr char kProbeScenarioIterationDurationQuantileSeconds[] =
+    "probe_scenario_iteration_duration_quantile_seconds";
 
 // Label names.
 inline constexpr char kLabelResult[] = "result";
@@ -81,6 +98,8 @@ inline constexpr char kLabelIssuer[] = "issuer";
 inline constexpr char kLabelSerialNumber[] = "serialnumber";
 inline constexpr char kLabelSubject[] = "subject";
 inline constexpr char kLabelSubjectAlternative[] = "subjectalternative";
+inline constexpr char kLabelStep[] = "step";
+inline constexpr char kLabelOutcome[] = "outcome";  // completed|failed|dropped
 // `quantile` and `le` are written by the serializer itself.
 
 // The quantiles of kProbeHttpRequestDurationQuantileSeconds.

@@ -359,14 +359,9 @@ void AddCompatFamilies(const BurstResult& burst,
       regex_failed ? 1 : 0));
 }
 
-MetricFamily LatencyHistogram(const BurstStats& stats,
-                              const std::vector<double>& bounds) {
-  MetricFamily f = Family(
-      kProbeHttpRequestDurationSeconds,
-      "Latency of the requests of this burst that got a response, from the "
-      "intended start (so queueing behind a slow target counts) to the last "
-      "byte.",
-      MetricType::Histogram);
+// The histogram of `stats.latencies` (sorted).
+ClientMetric LatencyHistogramMetric(const BurstStats& stats,
+                                    const std::vector<double>& bounds) {
   ClientMetric m;
   m.histogram.sample_count = stats.latencies.size();
   m.histogram.sample_sum = stats.sum;
@@ -379,16 +374,23 @@ MetricFamily LatencyHistogram(const BurstStats& stats,
                                       end - stats.latencies.begin()),
                                   .upper_bound = le});
   }
-  f.metric.push_back(std::move(m));
+  return m;
+}
+
+MetricFamily LatencyHistogram(const BurstStats& stats,
+                              const std::vector<double>& bounds) {
+  MetricFamily f = Family(
+      kProbeHttpRequestDurationSeconds,
+      "Latency of the requests of this burst that got a response, from the "
+      "intended start (so queueing behind a slow target counts) to the last "
+      "byte.",
+      MetricType::Histogram);
+  f.metric.push_back(LatencyHistogramMetric(stats, bounds));
   return f;
 }
 
-MetricFamily LatencySummary(const BurstStats& stats) {
-  MetricFamily f = Family(
-      kProbeHttpRequestDurationQuantileSeconds,
-      "Exact latency quantiles of this burst (linear interpolation between "
-      "closest ranks, as k6); NaN when no request got a response.",
-      MetricType::Summary);
+// The exact quantiles of `stats.latencies` (sorted).
+ClientMetric LatencySummaryMetric(const BurstStats& stats) {
   ClientMetric m;
   m.summary.sample_count = stats.latencies.size();
   m.summary.sample_sum = stats.sum;
@@ -397,8 +399,109 @@ MetricFamily LatencySummary(const BurstStats& stats) {
     m.summary.quantile.push_back(
         {.quantile = q, .value = Quantile(stats.latencies, q)});
   }
-  f.metric.push_back(std::move(m));
+  return m;
+}
+
+MetricFamily LatencySummary(const BurstStats& stats) {
+  MetricFamily f = Family(
+      kProbeHttpRequestDurationQuantileSeconds,
+      "Exact latency quantiles of this burst (linear interpolation between "
+      "closest ranks, as k6); NaN when no request got a response.",
+      MetricType::Summary);
+  f.metric.push_back(LatencySummaryMetric(stats));
   return f;
+}
+
+ClientMetric WithStep(ClientMetric m, const std::string& step) {
+  m.label.insert(m.label.begin(), {kLabelStep, step});
+  return m;
+}
+
+// The families of a scenario: per step (labelled with the config's step
+// names only) and per iteration.
+void AppendScenarioFamilies(const config::Module& module,
+                            const ScenarioStats& sc,
+                            std::vector<MetricFamily>* families) {
+  const size_t steps = std::min(module.steps.size(), sc.steps.size());
+  MetricFamily requests = Family(
+      kProbeScenarioStepRequests,
+      "Requests of each scenario step in this burst by result class; all "
+      "classes are always present for every step.",
+      MetricType::Gauge);
+  MetricFamily responses =
+      Family(kProbeScenarioStepResponses,
+             "HTTP responses of each scenario step in this burst by status "
+             "code.",
+             MetricType::Gauge);
+  MetricFamily histogram = Family(
+      kProbeScenarioStepDurationSeconds,
+      "Latency of each scenario step's requests that got a response, from "
+      "the step's intended start to the last byte.",
+      MetricType::Histogram);
+  MetricFamily summary =
+      Family(kProbeScenarioStepDurationQuantileSeconds,
+             "Exact latency quantiles of each scenario step in this burst; NaN "
+             "when the step got no response.",
+             MetricType::Summary);
+  MetricFamily failed_by_step =
+      Family(kProbeScenarioIterationsFailedByStep,
+             "Iterations of this burst that each step ended by failing.",
+             MetricType::Gauge);
+  for (size_t i = 0; i < steps; ++i) {
+    const std::string& name = module.steps[i].name;
+    const BurstStats& st = sc.steps[i];
+    for (int c = 0; c < kNumResultClasses; ++c) {
+      requests.metric.push_back(
+          WithStep(LabeledGauge(kLabelResult,
+                                ResultClassName(static_cast<ResultClass>(c)),
+                                static_cast<double>(st.by_class[c])),
+                   name));
+    }
+    for (const auto& [code, n] : st.by_code) {
+      responses.metric.push_back(WithStep(
+          LabeledGauge(kLabelCode, absl::StrCat(code), static_cast<double>(n)),
+          name));
+    }
+    histogram.metric.push_back(
+        WithStep(LatencyHistogramMetric(st, module.buckets), name));
+    summary.metric.push_back(WithStep(LatencySummaryMetric(st), name));
+    failed_by_step.metric.push_back(LabeledGauge(
+        kLabelStep, name,
+        i < sc.failed_at.size() ? static_cast<double>(sc.failed_at[i]) : 0));
+  }
+  families->push_back(std::move(requests));
+  if (!responses.metric.empty()) families->push_back(std::move(responses));
+  families->push_back(std::move(histogram));
+  families->push_back(std::move(summary));
+  MetricFamily iterations = Family(
+      kProbeScenarioIterations,
+      "Iterations of this burst by outcome: completed (every required step "
+      "passed), failed (a step ended it), dropped (planned, never started).",
+      MetricType::Gauge);
+  for (const auto& [outcome, n] :
+       {std::pair<const char*, int64_t>{"completed", sc.completed},
+        {"failed", sc.failed},
+        {"dropped", sc.dropped}}) {
+    iterations.metric.push_back(
+        LabeledGauge(kLabelOutcome, outcome, static_cast<double>(n)));
+  }
+  families->push_back(std::move(iterations));
+  families->push_back(std::move(failed_by_step));
+  MetricFamily it_hist = Family(
+      kProbeScenarioIterationDurationSeconds,
+      "Duration of each iteration of this burst, from its intended start to "
+      "the end of its last step (think times included).",
+      MetricType::Histogram);
+  it_hist.metric.push_back(
+      LatencyHistogramMetric(sc.iterations, module.buckets));
+  families->push_back(std::move(it_hist));
+  MetricFamily it_sum = Family(
+      kProbeScenarioIterationDurationQuantileSeconds,
+      "Exact quantiles of the iteration durations of this burst; NaN when "
+      "no iteration ended.",
+      MetricType::Summary);
+  it_sum.metric.push_back(LatencySummaryMetric(sc.iterations));
+  families->push_back(std::move(it_sum));
 }
 
 MetricFamily Thresholds(const config::Module& module,
@@ -432,7 +535,7 @@ MetricFamily Thresholds(const config::Module& module,
 std::vector<MetricFamily> BuildProbeFamilies(
     const BurstResult& burst, const BurstStats& stats,
     const config::Module& module, const std::vector<bool>& thresholds_passed,
-    const ProbeSummary& summary) {
+    const ProbeSummary& summary, const ScenarioStats* scenario) {
   std::vector<MetricFamily> families;
   families.reserve(16);
   families.push_back(SingleGauge(
@@ -453,10 +556,14 @@ std::vector<MetricFamily> BuildProbeFamilies(
   families.push_back(RequestsByResult(stats));
   MetricFamily responses = ResponsesByCode(stats);
   if (!responses.metric.empty()) families.push_back(std::move(responses));
-  families.push_back(SingleGauge(kProbeHttpRequestsPlanned,
-                                 "Requests the load shape of this burst "
-                                 "planned.",
-                                 static_cast<double>(burst.planned)));
+  // A scenario plans and drops iterations: each is one request per step.
+  const int64_t per_start =
+      module.steps.empty() ? 1 : static_cast<int64_t>(module.steps.size());
+  families.push_back(
+      SingleGauge(kProbeHttpRequestsPlanned,
+                  "Requests the load shape of this burst "
+                  "planned.",
+                  static_cast<double>(burst.planned * per_start)));
   families.push_back(SingleGauge(kProbeHttpRequestsSent,
                                  "Requests this burst sent and completed.",
                                  static_cast<double>(burst.requests.size())));
@@ -464,7 +571,7 @@ std::vector<MetricFamily> BuildProbeFamilies(
       kProbeHttpRequestsDropped,
       "Requests planned but never started in this burst (all virtual users "
       "busy, or the budget ran out).",
-      static_cast<double>(burst.dropped)));
+      static_cast<double>(burst.dropped * per_start)));
   families.push_back(
       SingleGauge(kProbeBurstTruncated,
                   "1 when the probe budget cut this burst short, else 0.",
@@ -493,6 +600,10 @@ std::vector<MetricFamily> BuildProbeFamilies(
       "Response body bytes received by this burst, including any beyond the "
       "body size limit.",
       static_cast<double>(bytes)));
+
+  if (scenario != nullptr && !module.steps.empty()) {
+    AppendScenarioFamilies(module, *scenario, &families);
+  }
 
   if (burst.earliest_cert_expiry.has_value()) {
     families.push_back(SingleGauge(

@@ -36,12 +36,14 @@ struct ProbeSummary {
 // BuildProbeFamilies returns every family of the /probe answer for `burst`,
 // probe_success first. `stats` must be ComputeStats(burst); entry i of
 // `thresholds_passed` is the outcome of module.thresholds[i] (a missing entry
-// counts as failed). Families without any series (no responses by code, no
-// thresholds, no certificate) are left out.
+// counts as failed). `scenario`, for a module with steps, is
+// ComputeScenarioStats(burst, steps): it adds the per-step and iteration
+// families (probe_scenario_*). Families without any series (no responses by
+// code, no thresholds, no certificate) are left out.
 std::vector<prometheus::MetricFamily> BuildProbeFamilies(
     const BurstResult& burst, const BurstStats& stats,
     const config::Module& module, const std::vector<bool>& thresholds_passed,
-    const ProbeSummary& summary);
+    const ProbeSummary& summary, const ScenarioStats* scenario = nullptr);
 
 }  // namespace canary::probes
 

@@ -17,9 +17,14 @@ namespace {
 // threshold holds. A module without an error_rate threshold tolerates no
 // failed request: a latency threshold alone must not make a target that
 // answers only 503s look healthy.
+//
+// A scenario judges iterations: at least one ended, and without an
+// error_rate threshold none failed (a failed optional step does not fail
+// its iteration).
 bool Succeeded(const config::Module& module, const BurstStats& stats,
-               const std::vector<bool>& passed) {
+               const std::vector<bool>& passed, const ScenarioStats* scenario) {
   if (stats.requests == 0) return false;
+  if (scenario != nullptr && scenario->iterations.requests == 0) return false;
   if (!std::all_of(passed.begin(), passed.end(), [](bool p) { return p; })) {
     return false;
   }
@@ -28,7 +33,8 @@ bool Succeeded(const config::Module& module, const BurstStats& stats,
                   [](const config::Threshold& t) {
                     return t.stat == config::Threshold::Stat::kErrorRate;
                   });
-  return has_error_threshold || stats.errors == 0;
+  if (has_error_threshold) return true;
+  return scenario != nullptr ? scenario->failed == 0 : stats.errors == 0;
 }
 
 class ProberImpl : public Prober {
@@ -40,7 +46,14 @@ class ProberImpl : public Prober {
     const absl::Time start = clock_->Now();
     const config::Module& module = *spec.module;
     ProbeReport report;
-    const BurstPlan plan = PlanBurst(module.burst, module.timeout, spec.budget);
+    BurstPlan plan = PlanBurst(module.burst, module.timeout, spec.budget);
+    if (!module.steps.empty()) {
+      // A scenario: the shape counts iterations, each up to one result per
+      // step, under the same bound on results per burst.
+      plan.scenario = &module;
+      plan.max_requests = std::max<int64_t>(
+          1, config::kMaxRequests / static_cast<int64_t>(module.steps.size()));
+    }
     const Allowlist loopback_only;
     absl::StatusOr<Target> target = spec.parsed_target.has_value()
                                         ? *spec.parsed_target
@@ -68,15 +81,23 @@ class ProberImpl : public Prober {
       report.burst.planned = plan.planned;
     }
     report.stats = ComputeStats(report.burst);
+    if (!module.steps.empty()) {
+      report.scenario = ComputeScenarioStats(
+          report.burst, static_cast<int>(module.steps.size()));
+    }
+    const ScenarioStats* scenario =
+        report.scenario.has_value() ? &*report.scenario : nullptr;
     report.thresholds_passed =
-        EvaluateThresholds(module.thresholds, report.stats);
-    report.success = Succeeded(module, report.stats, report.thresholds_passed);
+        EvaluateThresholds(module.thresholds, report.stats, scenario);
+    report.success =
+        Succeeded(module, report.stats, report.thresholds_passed, scenario);
     ProbeSummary summary;
     summary.success = report.success;
     summary.budget = spec.budget;
     summary.probe_duration = clock_->Now() - start;
-    report.families = BuildProbeFamilies(report.burst, report.stats, module,
-                                         report.thresholds_passed, summary);
+    report.families =
+        BuildProbeFamilies(report.burst, report.stats, module,
+                           report.thresholds_passed, summary, scenario);
     return report;
   }
 

@@ -57,6 +57,8 @@ struct ProbeReport {
   // ComputeStats(burst), computed once by the prober; read it, never
   // compute it again.
   BurstStats stats;
+  // A module with steps only: ComputeScenarioStats(burst, steps).
+  std::optional<ScenarioStats> scenario;
   std::vector<bool> thresholds_passed;  // parallel to module->thresholds
   // Every family of the /probe answer, probe_success included.
   std::vector<prometheus::MetricFamily> families;

@@ -79,7 +79,7 @@ void RequestResult::set_phases(
 }
 
 void RequestResult::set_status_code(int code) {
-  status_code_ = static_cast<uint64_t>(std::clamp(code, 0, 65535));
+  status_code_ = static_cast<uint64_t>(std::clamp(code, 0, kMaxStatus));
 }
 
 void RequestResult::set_bytes_received(int64_t n) {

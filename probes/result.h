@@ -61,18 +61,24 @@ const char* PhaseName(Phase p);
 // latency in nanoseconds up to 2^44 - 1 ns (4.8 hours); phases in whole
 // microseconds (libcurl's resolution; a finer value is truncated) up to
 // ±2^31 µs (35 minutes; a request's timeout is at most 5); body bytes up to
-// 2^40 - 1 (1 TiB); status codes up to 65535; VUs up to 1023
-// (config::kMaxVus is 1000). A value beyond a range is stored as its limit,
+// 2^40 - 1 (1 TiB); status codes up to 1023 (HTTP's are three digits); VUs
+// up to 1023 (config::kMaxVus is 1000); scenario steps up to 63
+// (config::kMaxSteps is 32). A value beyond a range is stored as its limit,
 // a negative offset, latency, byte count or status as 0.
 class RequestResult {
  public:
   static constexpr int64_t kMaxNanos = (int64_t{1} << 44) - 1;
   static constexpr int64_t kMaxBytes = (int64_t{1} << 40) - 1;
   static constexpr int kMaxVu = (1 << 10) - 1;
+  static constexpr int kMaxStep = (1 << 6) - 1;
+  static constexpr int kMaxStatus = (1 << 10) - 1;
   static constexpr uint32_t kMaxErrorId = (1u << 20) - 1;
 
   // Which virtual user sent it.
   int vu() const { return static_cast<int>(vu_); }
+  // Which step of the module's scenario (config::Module::steps); 0 for a
+  // module without steps.
+  int step() const { return static_cast<int>(step_); }
   // Offsets from the burst start. In the open model `intended_start` is
   // start + i/rate; in the closed model it equals `actual_start`.
   absl::Duration intended_start() const { return Nanos(intended_ns_); }
@@ -100,6 +106,7 @@ class RequestResult {
   uint32_t error_id() const { return error_id_; }
 
   void set_vu(int vu);
+  void set_step(int step) { step_ = std::clamp(step, 0, kMaxStep); }
   void set_intended_start(absl::Duration d) { intended_ns_ = ToNanos(d); }
   void set_actual_start(absl::Duration d) { actual_ns_ = ToNanos(d); }
   void set_latency(absl::Duration d) { latency_ns_ = ToNanos(d); }
@@ -122,7 +129,8 @@ class RequestResult {
   uint64_t intended_ns_ : 44 = 0;
   uint64_t error_id_ : 20 = 0;
   uint64_t actual_ns_ : 44 = 0;
-  uint64_t status_code_ : 16 = 0;
+  uint64_t status_code_ : 10 = 0;
+  uint64_t step_ : 6 = 0;
   uint64_t result_ : 4 = static_cast<uint8_t>(ResultClass::kOther);
   uint64_t latency_ns_ : 44 = 0;
   uint64_t vu_ : 10 = 0;
@@ -170,6 +178,15 @@ struct CompatFacts {
   std::optional<absl::Time> earliest_verified_chain_expiry;
 };
 
+// One iteration of a scenario: its steps in order on one VU.
+struct IterationResult {
+  // From the iteration's intended start to the end of its last step.
+  absl::Duration duration;
+  int vu = 0;
+  // The step that ended it by failing; -1 when every required step passed.
+  int failed_step = -1;
+};
+
 struct BurstResult {
   std::vector<RequestResult> requests;  // in order of completion
   int64_t planned = 0;                  // requests the load shape planned
@@ -177,6 +194,10 @@ struct BurstResult {
   absl::Duration duration;  // wall time from burst start to last completion
   absl::Duration budget;    // the deadline the burst ran under
   bool truncated = false;   // the budget cut the burst short
+  // Scenarios only (config::Module::steps): `planned` and `dropped` above
+  // count iterations, and each finished iteration is here, in order of
+  // completion (cut ones too, failed at the step they were in).
+  std::vector<IterationResult> iterations;
   // Earliest NotAfter of the certificates seen, when TLS was used.
   std::optional<absl::Time> earliest_cert_expiry;
   CompatFacts compat;

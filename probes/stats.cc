@@ -56,4 +56,40 @@ BurstStats ComputeStats(const BurstResult& burst) {
   return s;
 }
 
+ScenarioStats ComputeScenarioStats(const BurstResult& burst, int steps) {
+  ScenarioStats out;
+  std::vector<BurstResult> by_step(steps);
+  for (const RequestResult& r : burst.requests) {
+    if (r.step() < steps) by_step[r.step()].requests.push_back(r);
+  }
+  out.steps.reserve(steps);
+  for (const BurstResult& b : by_step) out.steps.push_back(ComputeStats(b));
+  out.failed_at.assign(steps, 0);
+  BurstStats& it = out.iterations;
+  for (const IterationResult& i : burst.iterations) {
+    const double d = absl::ToDoubleSeconds(i.duration);
+    it.latencies.push_back(d);
+    it.sum += d;
+    if (i.failed_step >= 0) {
+      ++out.failed;
+      if (i.failed_step < steps) ++out.failed_at[i.failed_step];
+    } else {
+      ++out.completed;
+    }
+  }
+  std::sort(it.latencies.begin(), it.latencies.end());
+  it.requests = static_cast<int64_t>(burst.iterations.size());
+  it.errors = out.failed;
+  it.error_rate = it.requests == 0 ? 0
+                                   : static_cast<double>(it.errors) /
+                                         static_cast<double>(it.requests);
+  if (!it.latencies.empty()) {
+    it.min = it.latencies.front();
+    it.max = it.latencies.back();
+    it.avg = it.sum / static_cast<double>(it.latencies.size());
+  }
+  out.dropped = burst.dropped;
+  return out;
+}
+
 }  // namespace canary::probes

@@ -51,6 +51,24 @@ struct BurstStats {
 // ComputeStats returns the statistics of `burst`.
 BurstStats ComputeStats(const BurstResult& burst);
 
+// ScenarioStats summarises a scenario burst (config::Module::steps) per
+// step and per iteration.
+struct ScenarioStats {
+  // By step index: ComputeStats over that step's requests.
+  std::vector<BurstStats> steps;
+  // Iterations as if each were one request: `latencies` are their
+  // durations, `errors` the failed ones, `error_rate` their share.
+  BurstStats iterations;
+  int64_t completed = 0;  // iterations whose required steps all passed
+  int64_t failed = 0;     // iterations a failed step ended
+  int64_t dropped = 0;    // iterations planned but never started
+  // By step index: iterations that step ended by failing.
+  std::vector<int64_t> failed_at;
+};
+
+// ComputeScenarioStats returns the statistics of a burst of `steps` steps.
+ScenarioStats ComputeScenarioStats(const BurstResult& burst, int steps);
+
 }  // namespace canary::probes
 
 #endif  // CANARY_PROBES_STATS_H_

@@ -58,4 +58,24 @@ std::vector<bool> EvaluateThresholds(const std::vector<config::Threshold>& ts,
   return passed;
 }
 
+std::vector<bool> EvaluateThresholds(const std::vector<config::Threshold>& ts,
+                                     const BurstStats& s,
+                                     const ScenarioStats* scenario) {
+  std::vector<bool> passed;
+  passed.reserve(ts.size());
+  for (const config::Threshold& t : ts) {
+    const BurstStats* on = &s;
+    if (t.iteration || t.step_index >= 0) {
+      on = nullptr;
+      if (scenario != nullptr && t.iteration) on = &scenario->iterations;
+      if (scenario != nullptr && t.step_index >= 0 &&
+          t.step_index < static_cast<int>(scenario->steps.size())) {
+        on = &scenario->steps[t.step_index];
+      }
+    }
+    passed.push_back(on != nullptr && EvaluateThreshold(t, *on));
+  }
+  return passed;
+}
+
 }  // namespace canary::probes

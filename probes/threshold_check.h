@@ -29,6 +29,13 @@ bool EvaluateThreshold(const config::Threshold& t, const BurstStats& s);
 std::vector<bool> EvaluateThresholds(const std::vector<config::Threshold>& ts,
                                      const BurstStats& s);
 
+// As above, a scenario's scoped thresholds (config::Threshold::step_index,
+// ::iteration) judged on `scenario`'s step or iteration statistics; without
+// `scenario` they fail.
+std::vector<bool> EvaluateThresholds(const std::vector<config::Threshold>& ts,
+                                     const BurstStats& s,
+                                     const ScenarioStats* scenario);
+
 }  // namespace canary::probes
 
 #endif  // CANARY_PROBES_THRESHOLD_CHECK_H_

@@ -18,25 +18,47 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "config/config.h"
 #include "probes/result.h"
 
 namespace canary::probes {
 
+// The request of one scenario step (config::Step), its variables already
+// expanded by the engine (probes/scenario.h). The transport resolves `url`
+// against the target, validates the result like a target and checks its
+// host against the allowlist; a URL that fails either completes at once
+// (never sent) as kOther or kConnect.
+struct RequestSpec {
+  std::string url;  // "/path?q" or an absolute http(s) URL
+  // Whether `url` came from variables: its errors then do not quote it
+  // (a variable may hold a secret).
+  bool url_from_variables = false;
+  // Step headers as "Name: value", sent after the module's headers.
+  std::vector<std::string> headers;
+  std::string body;
+  // The step's method and checks (config::Step::checks); never null.
+  const config::HttpConfig* checks = nullptr;
+  // The Completion carries the kept body and headers (for extractions).
+  bool keep_response = false;
+};
+
 // One request to start. The target and the module's HTTP settings were given
-// to the transport when it was created; every request of a burst is alike.
+// to the transport when it was created; without a `spec` every request of a
+// burst is alike.
 struct StartRequest {
   int slot = 0;            // the VU; a transport keeps one connection per slot
   uint64_t id = 0;         // echoed in the Completion
   absl::Duration timeout;  // the whole request, connect to last byte
-  // Each slot keeps the cookies its responses set (redirects included). A
-  // new iteration starts with an empty jar, as blackbox_exporter's per-probe
-  // jar and k6's per-iteration reset; a multi-step scenario sets it on its
-  // first step only, so its steps share one session.
+  // The slot's cookie jar is emptied first: a single request and the first
+  // step of a scenario iteration start a new session; later steps keep it.
   bool new_iteration = true;
+  // A scenario step (must outlive the request); null: the module's request.
+  const RequestSpec* spec = nullptr;
 };
 
 // A finished request, as the transport saw it. Times are durations measured
@@ -61,6 +83,10 @@ struct Completion {
   std::string address;
   // The TLS session of the final response; null over plain HTTP.
   std::shared_ptr<const TlsFacts> tls;
+  // Only when the request's spec asked for keep_response: what was kept of
+  // the body (at most body_size_limit bytes) and the final headers.
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 class Transport {

@@ -10,10 +10,12 @@
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "base/clock.h"
 #include "config/config.h"
 #include "probes/burst.h"
@@ -205,6 +207,10 @@ class InstantTransport : public Transport {
       if (error_.empty()) {
         c.status_code = 200;
         c.result = ResultClass::kSuccess;
+        // A scenario step that extracts gets a header to extract from.
+        if (r.spec != nullptr && r.spec->keep_response) {
+          c.headers.emplace_back("X-Token", "token-value-0123456789");
+        }
       } else {
         c.result = ResultClass::kConnect;
         c.error = error_;
@@ -318,44 +324,66 @@ void BM_RunBurstOpenNoIo(benchmark::State& state) {
 }
 BENCHMARK(BM_RunBurstOpenNoIo)->Arg(10000);
 
+// CANARY_BENCH_URL as a target (bench/micro.sh sets it), with libcurl
+// initialised; nullopt after marking `state` skipped.
+std::optional<Target> LoopbackTarget(benchmark::State& state) {
+  const char* url = std::getenv("CANARY_BENCH_URL");
+  if (url == nullptr || *url == '\0') {
+    state.SkipWithError("CANARY_BENCH_URL is not set");
+    return std::nullopt;
+  }
+  if (!GlobalInit().ok()) {
+    state.SkipWithError("curl_global_init failed");
+    return std::nullopt;
+  }
+  absl::StatusOr<Target> target = ParseTarget(url);
+  if (!target.ok()) {
+    state.SkipWithError("CANARY_BENCH_URL is not a valid target");
+    return std::nullopt;
+  }
+  return *std::move(target);
+}
+
+// Runs `plan` with the real transport once per benchmark iteration; adds
+// the requests made, and those that did not succeed, to the counts. False
+// after marking `state` skipped.
+bool RunCurlBursts(benchmark::State& state, const Target& target,
+                   const config::Module& module, const BurstPlan& plan,
+                   int64_t* requests, int64_t* failed) {
+  for (auto _ : state) {
+    auto transport =
+        NewCurlTransport(target, module, plan.vus, RealClock::Get());
+    if (!transport.ok()) {
+      state.SkipWithError("NewCurlTransport failed");
+      return false;
+    }
+    auto r = RunBurst(plan, transport->get(), RealClock::Get());
+    if (!r.ok()) {
+      state.SkipWithError("RunBurst failed");
+      return false;
+    }
+    *requests += static_cast<int64_t>(r->requests.size());
+    for (const RequestResult& q : r->requests) {
+      if (q.result() != ResultClass::kSuccess) ++*failed;
+    }
+  }
+  return true;
+}
+
 // The real transport and engine on loopback, without the exporter's server:
 // CANARY_BENCH_URL=http://127.0.0.1:PORT/fast (bench/micro.sh sets it).
 // Reports wall time per request and CPU per request of this thread.
 void BM_CurlBurstLoopback(benchmark::State& state) {
-  const char* url = std::getenv("CANARY_BENCH_URL");
-  if (url == nullptr || *url == '\0') {
-    state.SkipWithError("CANARY_BENCH_URL is not set");
-    return;
-  }
-  if (!GlobalInit().ok()) {
-    state.SkipWithError("curl_global_init failed");
-    return;
-  }
-  const absl::StatusOr<Target> target = ParseTarget(url);
-  if (!target.ok()) {
-    state.SkipWithError("CANARY_BENCH_URL is not a valid target");
-    return;
-  }
+  const std::optional<Target> target = LoopbackTarget(state);
+  if (!target.has_value()) return;
   config::Module module;
   module.burst.vus = static_cast<int>(state.range(0));
   module.burst.requests = 2000;
   const BurstPlan plan =
       PlanBurst(module.burst, module.timeout, absl::Seconds(60));
   int64_t requests = 0;
-  for (auto _ : state) {
-    auto transport =
-        NewCurlTransport(*target, module, plan.vus, RealClock::Get());
-    if (!transport.ok()) {
-      state.SkipWithError("NewCurlTransport failed");
-      return;
-    }
-    auto r = RunBurst(plan, transport->get(), RealClock::Get());
-    if (!r.ok()) {
-      state.SkipWithError("RunBurst failed");
-      return;
-    }
-    requests += static_cast<int64_t>(r->requests.size());
-  }
+  int64_t failed = 0;
+  if (!RunCurlBursts(state, *target, module, plan, &requests, &failed)) return;
   state.SetItemsProcessed(requests);
 }
 BENCHMARK(BM_CurlBurstLoopback)
@@ -363,6 +391,100 @@ BENCHMARK(BM_CurlBurstLoopback)
     ->Arg(10)
     ->MeasureProcessCPUTime()
     ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+// A 3-step scenario shaped like login -> list -> checkout: the first step
+// extracts a response header into ${token}, the two others send it in a
+// header. Every step requests `path`.
+config::Module ScenarioModule(const std::string& path, const char* header) {
+  config::Module m;
+  m.name = "bench";
+  m.variables = {"token"};
+  const char* names[] = {"login", "list", "checkout"};
+  for (int i = 0; i < 3; ++i) {
+    config::Step step;
+    step.name = names[i];
+    step.url.source = path;
+    step.url.parts.push_back({path, -1});
+    if (i == 0) {
+      config::Extraction e;
+      e.var = "token";
+      e.from = config::Extraction::From::kHeader;
+      e.header = header;
+      step.extract.push_back(e);
+    } else {
+      config::Template value;
+      value.source = "Bearer ${token}";
+      value.parts = {{"Bearer ", -1}, {"", 0}};
+      step.headers.emplace_back("Authorization", value);
+    }
+    m.steps.push_back(std::move(step));
+  }
+  return m;
+}
+
+// Scenario against single request, side by side (issue 13: a 3-step
+// scenario costs no more CPU per request than a single-request burst,
+// within 10 %): the engine alone, same VUs and request count, no I/O.
+void BM_RunBurstScenarioNoIo(benchmark::State& state) {
+  const bool scenario = state.range(1) != 0;
+  config::Module m =
+      scenario ? ScenarioModule("/", "X-Token") : config::Module();
+  m.burst.vus = 10;
+  const int64_t requests = state.range(0);
+  m.burst.requests = scenario ? requests / 3 : requests;
+  BurstPlan plan = PlanBurst(m.burst, absl::Seconds(2), absl::Hours(1));
+  if (scenario) plan.scenario = &m;
+  int64_t sent = 0;
+  for (auto _ : state) {
+    StepClock clock;
+    InstantTransport transport(&clock);
+    auto r = RunBurst(plan, &transport, &clock);
+    if (!r.ok()) {
+      state.SkipWithError("RunBurst failed");
+      return;
+    }
+    sent += static_cast<int64_t>(r->requests.size());
+    benchmark::DoNotOptimize(r);
+  }
+  state.SetItemsProcessed(sent);
+  state.SetLabel(scenario ? "3-step scenario" : "single request");
+}
+BENCHMARK(BM_RunBurstScenarioNoIo)->Args({9999, 0})->Args({9999, 1});
+
+// The same comparison with the real transport on loopback
+// (CANARY_BENCH_URL, as BM_CurlBurstLoopback): process CPU per request of a
+// 3-step scenario (extracting nginx's Server header) and of single requests,
+// 1998 requests a burst either way; cpu_us_per_request is the figure to
+// compare.
+void BM_CurlScenarioVsSingle(benchmark::State& state) {
+  const bool scenario = state.range(1) != 0;
+  const std::optional<Target> target = LoopbackTarget(state);
+  if (!target.has_value()) return;
+  config::Module module = scenario
+                              ? ScenarioModule(target->path_and_query, "Server")
+                              : config::Module();
+  module.burst.vus = static_cast<int>(state.range(0));
+  module.burst.requests = scenario ? 666 : 1998;
+  BurstPlan plan = PlanBurst(module.burst, module.timeout, absl::Seconds(60));
+  if (scenario) plan.scenario = &module;
+  int64_t requests = 0;
+  int64_t failed = 0;
+  if (!RunCurlBursts(state, *target, module, plan, &requests, &failed)) return;
+  if (failed > 0) {
+    state.SkipWithError("requests failed: the comparison would be void");
+    return;
+  }
+  state.SetItemsProcessed(requests);
+  state.counters["cpu_us_per_request"] = benchmark::Counter(
+      static_cast<double>(requests) / 1e6,
+      benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.SetLabel(scenario ? "3-step scenario" : "single request");
+}
+BENCHMARK(BM_CurlScenarioVsSingle)
+    ->Args({10, 0})
+    ->Args({10, 1})
+    ->MeasureProcessCPUTime()
     ->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -314,7 +314,15 @@ std::string RenderSummary(const config::Module& module,
     std::string label = absl::StrCat(Mark(ok, color), " ", t.source, " ");
     const size_t visible = t.source.size() + 3;
     if (visible < kLabelWidth + 2) label.append(kLabelWidth + 2 - visible, '.');
-    absl::StrAppend(&out, "  ", label, " ", ThresholdActual(t, s), "\n");
+    // A scoped threshold (k6 tags) shows its step's or the iterations' value.
+    const probes::BurstStats* on = &s;
+    if (report.scenario.has_value() && t.iteration) {
+      on = &report.scenario->iterations;
+    } else if (report.scenario.has_value() && t.step_index >= 0 &&
+               t.step_index < static_cast<int>(report.scenario->steps.size())) {
+      on = &report.scenario->steps[t.step_index];
+    }
+    absl::StrAppend(&out, "  ", label, " ", ThresholdActual(t, *on), "\n");
   }
   if (!module.thresholds.empty()) out += "\n";
 
@@ -373,6 +381,39 @@ std::string RenderSummary(const config::Module& module,
                             " p(95)=", FormatSeconds(probes::Quantile(v, 0.95)),
                             "  (", v.size(),
                             v.size() == 1 ? " sample)" : " samples)")));
+  }
+  if (report.scenario.has_value()) {
+    // Per step, as k6 groups its checks: what each step did and how many
+    // iterations it ended.
+    const probes::ScenarioStats& sc = *report.scenario;
+    const probes::BurstStats& it = sc.iterations;
+    absl::StrAppend(
+        &out,
+        Row("iterations", absl::StrCat("completed ", sc.completed, ", failed ",
+                                       sc.failed, ", dropped ", sc.dropped)));
+    absl::StrAppend(
+        &out,
+        Row("iteration duration",
+            absl::StrCat(
+                "min=", FormatSeconds(it.min),
+                " p(50)=", FormatSeconds(probes::Quantile(it.latencies, 0.5)),
+                " p(95)=", FormatSeconds(probes::Quantile(it.latencies, 0.95)),
+                " max=", FormatSeconds(it.max))));
+    for (size_t i = 0; i < module.steps.size() && i < sc.steps.size(); ++i) {
+      const probes::BurstStats& st = sc.steps[i];
+      const int64_t ok =
+          st.by_class[static_cast<int>(probes::ResultClass::kSuccess)];
+      std::string line = absl::StrCat(
+          Mark(st.requests > 0 && ok == st.requests, color), " ", ok, "/",
+          st.requests,
+          " ok, p(95)=", FormatSeconds(probes::Quantile(st.latencies, 0.95)));
+      if (i < sc.failed_at.size() && sc.failed_at[i] > 0) {
+        absl::StrAppend(&line, ", ended ", sc.failed_at[i], " iteration",
+                        sc.failed_at[i] == 1 ? "" : "s");
+      }
+      absl::StrAppend(&out,
+                      Row(absl::StrCat("  step ", module.steps[i].name), line));
+    }
   }
   if (burst.earliest_cert_expiry.has_value()) {
     absl::StrAppend(&out, Row("earliest cert expiry",

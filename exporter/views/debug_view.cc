@@ -87,6 +87,23 @@ std::string RenderDebug(const DebugInput& in) {
                     passed ? "passed" : "FAILED", "\n");
   }
 
+  if (report.scenario.has_value()) {
+    const probes::ScenarioStats& sc = *report.scenario;
+    absl::StrAppend(&out, "iterations: completed ", sc.completed, ", failed ",
+                    sc.failed, ", dropped ", sc.dropped, "\n");
+    for (size_t i = 0; i < in.module->steps.size() && i < sc.steps.size();
+         ++i) {
+      const probes::BurstStats& st = sc.steps[i];
+      absl::StrAppend(
+          &out, "step ", in.module->steps[i].name, ": ", st.requests,
+          " requests, ", st.errors, " errors, p95 ",
+          FormatDurationShort(absl::Seconds(
+              st.latencies.empty() ? 0 : probes::Quantile(st.latencies, 0.95))),
+          ", ended ", i < sc.failed_at.size() ? sc.failed_at[i] : 0,
+          " iterations\n");
+    }
+  }
+
   absl::StrAppend(&out, "\n--- module config (resolved, secrets redacted)\n",
                   config::RenderModule(*in.module));
 
@@ -107,6 +124,9 @@ std::string RenderDebug(const DebugInput& in) {
         Pad(r.status_code() > 0 ? absl::StrCat(r.status_code()) : "-", 8),
         Pad(probes::ResultClassName(r.result()), 13), Phases(r),
         r.new_connection() ? " new-connection" : "",
+        r.step() < static_cast<int>(in.module->steps.size())
+            ? absl::StrCat(" step=", in.module->steps[r.step()].name)
+            : "",
         burst.error(r).empty() ? ""
                                : absl::StrCat(" error=", Quote(burst.error(r))),
         "\n");

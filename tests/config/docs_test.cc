@@ -119,3 +119,30 @@ TEST(DocsTest, CompleteExampleLoadsAndUsesEveryKey) {
 
 }  // namespace
 }  // namespace canary::config
+
+namespace canary::config {
+namespace {
+
+// The scenario examples of docs/configuration.md and README.md load as
+// shipped (login -> list -> checkout).
+TEST(DocsTest, ScenarioExamplesLoadVerbatim) {
+  std::ifstream in(std::string(CANARY_TEST_SRCDIR) + "/../README.md");
+  std::stringstream readme;
+  readme << in.rdbuf();
+  for (const std::string& block :
+       {TomlBlockAfter(ReadDoc(), "## Scenarios: `[[modules.NAME.steps]]`"),
+        TomlBlockAfter(readme.str(),
+                       "## Scenarios: a user journey instead of one URL")}) {
+    ASSERT_FALSE(block.empty());
+    ASSERT_OK_AND_ASSIGN(Config config, LoadConfig(block, "example.toml"));
+    const Module* shop = config.FindModule("shop");
+    ASSERT_NE(shop, nullptr);
+    ASSERT_EQ(shop->steps.size(), 3u);
+    EXPECT_EQ(shop->steps[0].name, "login");
+    EXPECT_EQ(shop->steps[2].name, "checkout");
+    EXPECT_EQ(shop->variables.size(), 2u);
+  }
+}
+
+}  // namespace
+}  // namespace canary::config

@@ -465,3 +465,89 @@ TEST(LoadConfigFileTest, GoodFilesLoadAndErrorsNameThePath) {
 
 }  // namespace
 }  // namespace canary::config
+
+namespace canary::config {
+namespace {
+
+TEST(LoaderStepsTest, StepsKeepOrderTemplatesAndVariables) {
+  ASSERT_OK_AND_ASSIGN(Module m, LoadModule(R"(
+[modules.m.http]
+headers = { X-Canary = "1" }
+[[modules.m.steps]]
+name = "login"
+method = "POST"
+url = "/login"
+body = 'user=canary'
+valid_status_codes = [200]
+extract = [{ var = "token", json_pointer = "/token" },
+           { var = "csrf", regex = 'csrf=(\w+)' },
+           { var = "all", regex = 'id=\d+' }]
+[[modules.m.steps]]
+name = "list"
+url = "http://127.0.0.1:1/items/${csrf}?t=${token}"
+headers = { Authorization = "Bearer ${token}" }
+think_time = "50ms"
+optional = true
+)"));
+  ASSERT_EQ(m.steps.size(), 2u);
+  EXPECT_EQ(m.steps[0].name, "login");
+  EXPECT_EQ(m.steps[0].checks.method, "POST");
+  EXPECT_THAT(m.steps[0].checks.valid_status_codes, ElementsAre(200));
+  EXPECT_FALSE(m.steps[0].url.has_vars());
+  EXPECT_THAT(m.variables, ElementsAre("token", "csrf", "all"));
+  ASSERT_EQ(m.steps[0].extract.size(), 3u);
+  EXPECT_EQ(m.steps[0].extract[0].from, Extraction::From::kJsonPointer);
+  EXPECT_EQ(m.steps[0].extract[1].group, 1);
+  EXPECT_EQ(m.steps[0].extract[2].group, 0);  // no group: the whole match
+  const Template& url = m.steps[1].url;
+  ASSERT_EQ(url.parts.size(), 4u);
+  EXPECT_EQ(url.parts[0].text, "http://127.0.0.1:1/items/");
+  EXPECT_EQ(url.parts[1].var, 1);
+  EXPECT_EQ(url.parts[2].text, "?t=");
+  EXPECT_EQ(url.parts[3].var, 0);
+  ASSERT_EQ(m.steps[1].headers.size(), 1u);
+  EXPECT_EQ(m.steps[1].headers[0].first, "Authorization");
+  EXPECT_TRUE(m.steps[1].headers[0].second.has_vars());
+  EXPECT_EQ(m.steps[1].think_time, absl::Milliseconds(50));
+  EXPECT_TRUE(m.steps[1].optional);
+  EXPECT_EQ(m.steps[1].checks.method, "GET");
+  // The module's own request settings stay as they were.
+  EXPECT_EQ(m.http.headers.size(), 1u);
+}
+
+TEST(LoaderStepsTest, ModuleWithoutStepsHasNone) {
+  ASSERT_OK_AND_ASSIGN(Module m, LoadModule("[modules.m]\n"));
+  EXPECT_TRUE(m.steps.empty());
+  EXPECT_TRUE(m.variables.empty());
+}
+
+TEST(LoaderStepsTest, StepMayNotUseWhatItExtractsItself) {
+  EXPECT_THAT(LoadModule(R"(
+[[modules.m.steps]]
+name = "a"
+url = "/${x}"
+extract = [{ var = "x", header = "X" }]
+)"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("variable \"x\" is used before it is "
+                                 "defined")));
+}
+
+TEST(LoaderStepsTest, UnterminatedReferenceIsAnError) {
+  EXPECT_THAT(LoadModule(R"(
+[[modules.m.steps]]
+name = "a"
+url = "/x"
+extract = [{ var = "x", header = "X" }]
+[[modules.m.steps]]
+name = "b"
+url = "/y"
+body = "v=${x"
+)"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("test.toml:9:8: modules.m.steps[1].body: "
+                                 "unterminated \"${\"")));
+}
+
+}  // namespace
+}  // namespace canary::config

@@ -121,3 +121,39 @@ TEST(ParseThresholdTest, LessEqualIsNotReadAsLess) {
 
 }  // namespace
 }  // namespace canary::config
+
+namespace canary::config {
+namespace {
+
+TEST(ThresholdScopeTest, K6TagSyntaxScopesToAStepOrTheIterations) {
+  absl::StatusOr<Threshold> t =
+      ParseThreshold(" http_req_duration{step:login}: p(95)<300 ");
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->step, "login");
+  EXPECT_FALSE(t->iteration);
+  EXPECT_EQ(t->stat, Threshold::Stat::kPercentile);
+  EXPECT_DOUBLE_EQ(t->value, 0.3);
+  EXPECT_EQ(t->source, "http_req_duration{step:login}: p(95)<300");
+
+  t = ParseThreshold("iteration_duration: error_rate<0.1");
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_TRUE(t->iteration);
+  EXPECT_EQ(t->step, "");
+  EXPECT_EQ(t->stat, Threshold::Stat::kErrorRate);
+
+  t = ParseThreshold("p(95)<300");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->step, "");
+  EXPECT_FALSE(t->iteration);
+}
+
+TEST(ThresholdScopeTest, MalformedScopesAreErrors) {
+  for (const char* bad :
+       {"http_req_duration: p(95)<1", "http_req_duration{step:}: p(95)<1",
+        "http_req_duration{step:a} p(95)<1", "iteration_duration p(95)<1"}) {
+    EXPECT_FALSE(ParseThreshold(bad).ok()) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace canary::config

@@ -85,14 +85,26 @@ TEST(RequestResultTest, ValuesBeyondARangeAreStoredAsItsLimit) {
   r.set_status_code(70000);
   r.set_bytes_received(int64_t{1} << 50);
   r.set_error_id(~0u);
+  r.set_step(500);
   EXPECT_EQ(r.vu(), RequestResult::kMaxVu);
+  EXPECT_EQ(r.step(), RequestResult::kMaxStep);
   EXPECT_EQ(r.latency(), absl::Nanoseconds(RequestResult::kMaxNanos));
   EXPECT_EQ(r.intended_start(), absl::ZeroDuration());
   EXPECT_EQ(r.phase(Phase::kConnect), absl::Microseconds(2147483647));
   EXPECT_EQ(r.phase(Phase::kTls), absl::Microseconds(-2147483648LL));
-  EXPECT_EQ(r.status_code(), 65535);
+  EXPECT_EQ(r.status_code(), RequestResult::kMaxStatus);
   EXPECT_EQ(r.bytes_received(), RequestResult::kMaxBytes);
   EXPECT_EQ(r.error_id(), RequestResult::kMaxErrorId);
+}
+
+TEST(RequestResultTest, StepSitsBesideAThreeDigitStatusCode) {
+  RequestResult r;
+  r.set_status_code(999);  // libcurl's largest
+  r.set_step(31);
+  r.set_result(ResultClass::kValidation);
+  EXPECT_EQ(r.status_code(), 999);
+  EXPECT_EQ(r.step(), 31);
+  EXPECT_EQ(r.result(), ResultClass::kValidation);
 }
 
 TEST(RequestResultTest, PhasesAreWholeMicrosecondsAsLibcurlReportsThem) {

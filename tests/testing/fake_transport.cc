@@ -22,7 +22,12 @@ absl::Status FakeTransport::Start(const probes::StartRequest& req) {
   }
   const int64_t seq = static_cast<int64_t>(starts_.size());
   const absl::Time now = clock_->Now();
-  starts_.push_back({req.slot, now, req.timeout});
+  starts_.push_back({req.slot, now, req.timeout, req.new_iteration});
+  if (req.spec != nullptr) {
+    starts_.back().url = req.spec->url;
+    starts_.back().headers = req.spec->headers;
+    starts_.back().body = req.spec->body;
+  }
   probes::Completion c = responder_(seq, req.slot);
   c.id = req.id;
   c.slot = req.slot;

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <string>
 #include <vector>
 
 #include "probes/transport.h"
@@ -45,6 +46,11 @@ class FakeTransport : public probes::Transport {
     int slot;
     absl::Time at;
     absl::Duration timeout;
+    bool new_iteration = true;
+    // A scenario step's request (StartRequest::spec), copied; "" without.
+    std::string url;
+    std::vector<std::string> headers;
+    std::string body;
   };
   const std::vector<StartRecord>& starts() const { return starts_; }
   int max_in_flight() const { return max_in_flight_; }

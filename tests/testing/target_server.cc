@@ -16,6 +16,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "civetweb.h"
 #include "tests/testing/tls_front.h"
@@ -206,6 +207,84 @@ void Members(TargetServer*, mg_connection* conn) {
     return;
   }
   Respond(conn, 200, "members");
+// The N of "<prefix>N" when `value` is one the server issued.
+bool IssuedNumber(TargetServer* server, absl::string_view value,
+                  absl::string_view prefix, int64_t* n) {
+  return absl::ConsumePrefix(&value, prefix) && absl::SimpleAtoi(value, n) &&
+         server->ShopKnown(*n);
+}
+
+bool BearerNumber(TargetServer* server, mg_connection* conn, int64_t* n) {
+  const char* auth = mg_get_header(conn, "Authorization");
+  return auth != nullptr && IssuedNumber(server, auth, "Bearer tok-", n);
+}
+
+bool IsPost(mg_connection* conn) {
+  const mg_request_info* info = mg_get_request_info(conn);
+  return info != nullptr && absl::string_view(info->request_method) == "POST";
+}
+
+std::string ReadBody(mg_connection* conn) {
+  std::string body;
+  char buf[1024];
+  int n;
+  while (body.size() < 16384 && (n = mg_read(conn, buf, sizeof(buf))) > 0) {
+    body.append(buf, static_cast<size_t>(n));
+  }
+  return body;
+}
+
+void ShopLoginEndpoint(TargetServer* server, mg_connection* conn) {
+  if (!IsPost(conn)) {
+    Respond(conn, 405, "POST only");
+    return;
+  }
+  ReadBody(conn);
+  const int64_t n = server->ShopLogin();
+  Respond(
+      conn, 200,
+      absl::StrCat(R"({"token": "tok-)", n, R"(", "user": {"id": )", n, "}}"),
+      {{"Set-Cookie", absl::StrCat("sid=sid-", n, "; Path=/")}});
+}
+
+void ShopItemsEndpoint(TargetServer* server, mg_connection* conn) {
+  int64_t n;
+  if (!BearerNumber(server, conn, &n)) {
+    Respond(conn, 401, "missing or unknown token");
+    return;
+  }
+  Respond(conn, 200,
+          absl::StrCat(R"(<form><input name="csrf" value="csrf-)", n,
+                       R"("></form>)"));
+}
+
+void ShopCartEndpoint(TargetServer* server, mg_connection* conn) {
+  char sid[64];
+  int64_t n;
+  const char* cookie = mg_get_header(conn, "Cookie");
+  if (cookie == nullptr ||
+      mg_get_cookie(cookie, "sid", sid, sizeof(sid)) <= 0 ||
+      !IssuedNumber(server, sid, "sid-", &n)) {
+    Respond(conn, 403, "no session");
+    return;
+  }
+  Respond(conn, 200, absl::StrCat("cart of ", n));
+}
+
+void ShopCheckoutEndpoint(TargetServer* server, mg_connection* conn) {
+  int64_t n;
+  const std::string body = ReadBody(conn);
+  if (!IsPost(conn) || !BearerNumber(server, conn, &n) ||
+      body != absl::StrCat("csrf=csrf-", n)) {
+    Respond(conn, 400, "bad checkout");
+    return;
+  }
+  const int64_t k = server->ShopCheckout();
+  if (k % 3 == 0) {
+    Respond(conn, 503, "try again");
+    return;
+  }
+  Respond(conn, 200, absl::StrCat(R"({"order_id": )", k, "}"));
 }
 
 // Connects to and disconnects from 127.0.0.1:port, ignoring failures.
@@ -276,9 +355,19 @@ absl::StatusOr<std::unique_ptr<TargetServer>> TargetServer::Start(
   }
 
   const std::pair<const char*, Endpoint> endpoints[] = {
-      {"/ok", &Ok},       {"/delay", &Delay},   {"/status", &Status},
-      {"/close", &Close}, {"/body", &Body},     {"/redirect", &Redirect},
-      {"/loop", &Loop},   {"/header", &Header}, {"/slowbody", &SlowBody},
+      {"/ok", &Ok},
+      {"/delay", &Delay},
+      {"/status", &Status},
+      {"/close", &Close},
+      {"/body", &Body},
+      {"/redirect", &Redirect},
+      {"/loop", &Loop},
+      {"/header", &Header},
+      {"/slowbody", &SlowBody},
+      {"/shop/login", &ShopLoginEndpoint},
+      {"/shop/items", &ShopItemsEndpoint},
+      {"/shop/cart", &ShopCartEndpoint},
+      {"/shop/checkout", &ShopCheckoutEndpoint},
   };
   const std::pair<const char*, Endpoint> login_endpoints[] = {
       {"/login", &Login},
@@ -331,6 +420,21 @@ int64_t TargetServer::Hits(absl::string_view path) const {
 void TargetServer::ResetHits() {
   canary::MutexLock lock(&mu_);
   hits_.clear();
+}
+
+int64_t TargetServer::ShopLogin() {
+  canary::MutexLock lock(&mu_);
+  return ++shop_logins_;
+}
+
+bool TargetServer::ShopKnown(int64_t n) const {
+  canary::MutexLock lock(&mu_);
+  return n >= 1 && n <= shop_logins_;
+}
+
+int64_t TargetServer::ShopCheckout() {
+  canary::MutexLock lock(&mu_);
+  return ++shop_checkouts_;
 }
 
 void TargetServer::CountHit(absl::string_view path) {

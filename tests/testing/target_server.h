@@ -23,6 +23,16 @@
 //   /login                   302 to /members with Set-Cookie canary_session;
 //                            400 when the request already sends that cookie
 //   /members                 200 "members" with the cookie, 400 without
+// A stateful shop flow (scenario tests), each answer depending on an
+// earlier one:
+//   /shop/login     POST only: 200 JSON {"token": "tok-N", "user": {"id": N}}
+//                   and the cookie sid=sid-N (N counts logins)
+//   /shop/items     401 without "Authorization: Bearer tok-N" of a login;
+//                   else 200 with <input name="csrf" value="csrf-N">
+//   /shop/cart      403 without the cookie sid-N of a login; else 200
+//   /shop/checkout  POST with the bearer token and body "csrf=csrf-N" of the
+//                   same login, else 400; every third checkout (3rd, 6th,
+//                   ...) answers 503, the rest 200 {"order_id": K}
 // Keep-alive is on, so connection reuse is observable. Waits (/delay,
 // /slowbody) end early when the server stops, so a stop never waits for them.
 //
@@ -85,6 +95,11 @@ class TargetServer {
   void CountHit(absl::string_view path);
   // Waits up to `d`; returns early (false) when the server is stopping.
   bool SleepUnlessStopping(absl::Duration d);
+  // Internal: the /shop flow's state. ShopLogin returns a new login's N;
+  // ShopCheckout counts checkouts and returns the count.
+  int64_t ShopLogin();
+  bool ShopKnown(int64_t n) const;
+  int64_t ShopCheckout();
 
  private:
   TargetServer() = default;
@@ -93,6 +108,8 @@ class TargetServer {
   int port_ = 0;
   mutable canary::Mutex mu_;
   absl::flat_hash_map<std::string, int64_t> hits_ ABSL_GUARDED_BY(mu_);
+  int64_t shop_logins_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t shop_checkouts_ ABSL_GUARDED_BY(mu_) = 0;
   canary::Notification stopping_;
   std::vector<std::unique_ptr<CivetHandler>> handlers_;
   std::unique_ptr<TlsFront> tls_front_;  // https only; stopped first

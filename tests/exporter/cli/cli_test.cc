@@ -345,3 +345,41 @@ TEST(ProgressLineTest, CountsAgainstPlanAndElapsed) {
 
 }  // namespace
 }  // namespace canary::exporter
+
+namespace canary::exporter {
+namespace {
+
+// A 2-step journey: the Mixed() requests, the 503 being step "list".
+TEST(RenderSummaryTest, ScenarioShowsEachStepAndScopedThresholdValues) {
+  Scenario s = Mixed();
+  for (const char* name : {"login", "list"}) {
+    config::Step step;
+    step.name = name;
+    s.module.steps.push_back(step);
+  }
+  s.module.thresholds = {
+      *config::ParseThreshold("http_req_duration{step:login}: p(95)<35ms")};
+  s.module.thresholds[0].step_index = 0;
+  s.report.burst.requests[1].set_step(1);
+  s.report.burst.requests[3].set_step(1);
+  s.report.burst.iterations = {
+      {.duration = absl::Milliseconds(50)},
+      {.duration = absl::Milliseconds(70), .failed_step = 1}};
+  s.report.stats = probes::ComputeStats(s.report.burst);
+  s.report.scenario = probes::ComputeScenarioStats(s.report.burst, 2);
+  s.report.thresholds_passed = probes::EvaluateThresholds(
+      s.module.thresholds, s.report.stats, &*s.report.scenario);
+  const std::string out = RenderSummary(s.module, "http://127.0.0.1:1/x",
+                                        absl::Seconds(9), s.report, false);
+  // login's own p95 (10 and 30 ms), not the burst's.
+  EXPECT_THAT(out, HasSubstr("✓ http_req_duration{step:login}: p(95)<35ms"));
+  EXPECT_THAT(out, HasSubstr("iterations"));
+  EXPECT_THAT(out, HasSubstr("completed 1, failed 1, dropped 1"));
+  EXPECT_THAT(out, HasSubstr("step login"));
+  EXPECT_THAT(out, HasSubstr("✓ 2/2 ok"));
+  EXPECT_THAT(out, HasSubstr("✗ 1/2 ok"));
+  EXPECT_THAT(out, HasSubstr("ended 1 iteration"));
+}
+
+}  // namespace
+}  // namespace canary::exporter

@@ -119,3 +119,49 @@ TEST(DebugViewTest, LongBurstsAreSummarisedPastTheLineLimit) {
 
 }  // namespace
 }  // namespace canary::exporter
+
+namespace canary::exporter {
+namespace {
+
+TEST(DebugViewTest, ScenarioStepsAppearPerStepWithoutSecrets) {
+  config::Module m;
+  m.name = "shop";
+  m.variables = {"token"};
+  config::Step login;
+  login.name = "login";
+  login.checks.method = "POST";
+  login.url.source = "/login";
+  login.body.source = "user=alice&password=STEP-BODY-1111";
+  login.extract.push_back({.var = "token"});
+  config::Step list;
+  list.name = "list";
+  list.url.source = "/items";
+  list.headers.push_back({"Authorization", {.source = "Bearer STEP-TOK-2222"}});
+  list.headers.push_back({"X-Trace", {.source = "${token}"}});
+  m.steps = {login, list};
+  probes::ProbeReport report;
+  probes::RequestResult a;
+  a.set_result(probes::ResultClass::kSuccess);
+  a.set_status_code(200);
+  probes::RequestResult b;
+  b.set_step(1);
+  b.set_result(probes::ResultClass::kHttpStatus);
+  b.set_status_code(401);
+  report.burst.requests = {a, b};
+  report.burst.iterations.push_back({.failed_step = 1});
+  report.stats = probes::ComputeStats(report.burst);
+  report.scenario = probes::ComputeScenarioStats(report.burst, 2);
+  const std::string out =
+      RenderDebug({.module = &m, .target = "http://h/", .report = &report});
+  EXPECT_THAT(out, Not(HasSubstr("STEP-BODY-1111")));
+  EXPECT_THAT(out, Not(HasSubstr("STEP-TOK-2222")));
+  EXPECT_THAT(out, HasSubstr("url = \"/items\""));
+  EXPECT_THAT(out, HasSubstr("\"X-Trace\" = \"${token}\""));
+  EXPECT_THAT(out, HasSubstr("iterations: completed 0, failed 1, dropped 0"));
+  EXPECT_THAT(out, HasSubstr("step list: 1 requests, 1 errors"));
+  EXPECT_THAT(out, HasSubstr("ended 1 iterations"));
+  EXPECT_THAT(out, HasSubstr(" step=list"));
+}
+
+}  // namespace
+}  // namespace canary::exporter
