@@ -2,7 +2,7 @@
 // URL, for logs, debug pages, the CLI and rendered configs alike.
 //
 //   RedactUrlUserinfo("http://u:p@h/x");              //
-//   "http://<redacted>@h/x" RedactUrlUserinfo("http://u:p@h/", "<secret>"); //
+//   "http://<secret>@h/x" RedactUrlUserinfo("http://u:p@h/", "<secret>"); //
 //   "http://<secret>@h/" RedactUrlUserinfo("http://h/a@b");                //
 //   unchanged: no userinfo
 //
@@ -24,7 +24,7 @@
 namespace canary {
 
 inline std::string RedactUrlUserinfo(
-    absl::string_view url, absl::string_view placeholder = "<redacted>") {
+    absl::string_view url, absl::string_view placeholder = "<secret>") {
   const size_t scheme = url.find("://");
   if (scheme == absl::string_view::npos) return std::string(url);
   const size_t start = scheme + 3;

@@ -1092,10 +1092,12 @@ absl::StatusOr<Config> ConfigFromDocument(const Node& root,
 }
 
 std::vector<SchemaTable> SchemaTables() {
-          Keys(HttpTable()), Keys(HeaderMatchTable()), Keys(BasicAuthTable()),
-          Keys(TlsTable()),  Keys(MetricsTable()),     Keys(StepTable()),
-          Keys(ExtractionTable()), Keys(WebTable()),   Keys(ServerTable()),
-          Keys(SecurityTable())};
+  return {
+      Keys(RootTable()),       Keys(ModuleTable()),      Keys(BurstTable()),
+      Keys(HttpTable()),       Keys(HeaderMatchTable()), Keys(BasicAuthTable()),
+      Keys(TlsTable()),        Keys(MetricsTable()),     Keys(StepTable()),
+      Keys(ExtractionTable()), Keys(WebTable()),         Keys(ServerTable()),
+      Keys(SecurityTable())};
 }
 
 }  // namespace canary::config

@@ -59,7 +59,7 @@ std::string RedactTargetText(absl::string_view target) {
     const size_t start =
         scheme != absl::string_view::npos && scheme < at ? scheme + 3 : 0;
     shown =
-        absl::StrCat(target.substr(0, start), "<redacted>", target.substr(at));
+        absl::StrCat(target.substr(0, start), "<secret>", target.substr(at));
   }
   return absl::CEscape(shown);
 }

@@ -5,7 +5,7 @@
 //   CheckTargetBytes("http://h/ok%00evil");
 //   // InvalidArgument: target "http://h/ok%00evil" contains control byte
 //   // 0x00 (percent-encoded as "%00") at offset 12; ...
-//   RedactTargetText("u:pw@h/x");  // "<redacted>@h/x"
+//   RedactTargetText("u:pw@h/x");  // "<secret>@h/x"
 //
 // A URL cannot carry a control byte (0x00-0x1F, 0x7F), raw or
 // percent-encoded: libcurl's C API would cut the text at a raw NUL and probe
@@ -28,7 +28,7 @@ absl::Status CheckTargetBytes(absl::string_view target);
 
 // `target` as it may be shown in a log line, an HTTP answer or on a page:
 // the text before its last '@' after the scheme (all of it when there is no
-// "://") replaced by <redacted>, then C-escaped (absl::CEscape: a NUL shows
+// "://") replaced by <secret>, then C-escaped (absl::CEscape: a NUL shows
 // as \000, a quote as \"). Stricter than RedactUrlUserinfo
 // (base/redact_url.h) on purpose: it works on text that did not parse as a
 // URL, where the end of the authority is not known.

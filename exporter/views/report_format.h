@@ -2,7 +2,7 @@
 // (CLI summary, debug output, landing page charts).
 //
 //   FormatSeconds(0.0123);               // "12.3ms"
-//   RedactUrlUserinfo("http://u:p@h/");  // "http://<redacted>@h/"
+//   RedactUrlUserinfo("http://u:p@h/");  // "http://<secret>@h/"
 //   EscapeHtml("<b>");                   // "&lt;b&gt;"
 //   DescribeBurst(module.burst);         // "10 VUs, 1s think time, for 5s"
 //

@@ -7,8 +7,8 @@ namespace {
 
 TEST(RedactUrlUserinfoTest, ReplacesUserAndPassword) {
   EXPECT_EQ(RedactUrlUserinfo("http://u:p@h:8080/x?y=1"),
-            "http://<redacted>@h:8080/x?y=1");
-  EXPECT_EQ(RedactUrlUserinfo("https://token@h/"), "https://<redacted>@h/");
+            "http://<secret>@h:8080/x?y=1");
+  EXPECT_EQ(RedactUrlUserinfo("https://token@h/"), "https://<secret>@h/");
 }
 
 TEST(RedactUrlUserinfoTest, PlaceholderIsTheCallersWord) {
@@ -17,7 +17,7 @@ TEST(RedactUrlUserinfoTest, PlaceholderIsTheCallersWord) {
 }
 
 TEST(RedactUrlUserinfoTest, EverythingUpToTheLastAtOfTheAuthorityGoes) {
-  EXPECT_EQ(RedactUrlUserinfo("http://u:p@ss@h/"), "http://<redacted>@h/");
+  EXPECT_EQ(RedactUrlUserinfo("http://u:p@ss@h/"), "http://<secret>@h/");
 }
 
 TEST(RedactUrlUserinfoTest, AnAtOutsideTheAuthorityIsNotACredential) {

@@ -112,18 +112,18 @@ TEST(CheckTargetBytesTest, MessageShowsNeitherPasswordNorRawControlByte) {
   absl::Status s = CheckTargetBytes(target);
   ASSERT_THAT(s,
               StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("http://<redacted>@127.0.0.1/ok\\000evil")));
+                       HasSubstr("http://<secret>@127.0.0.1/ok\\000evil")));
   EXPECT_THAT(std::string(s.message()), Not(HasSubstr("hunter2")));
   EXPECT_EQ(std::string(s.message()).find('\0'), std::string::npos);
 }
 
 TEST(RedactTargetTextTest, HidesEverythingBeforeTheLastAt) {
-  EXPECT_EQ(RedactTargetText("http://u:p@h/x"), "http://<redacted>@h/x");
-  EXPECT_EQ(RedactTargetText("u:p@h/x"), "<redacted>@h/x");
+  EXPECT_EQ(RedactTargetText("http://u:p@h/x"), "http://<secret>@h/x");
+  EXPECT_EQ(RedactTargetText("u:p@h/x"), "<secret>@h/x");
   // A password with an unencoded '/' or '@': the authority's end is unknown.
-  EXPECT_EQ(RedactTargetText("http://u:p/w@h/x"), "http://<redacted>@h/x");
-  EXPECT_EQ(RedactTargetText("http://u:p@w@h/"), "http://<redacted>@h/");
-  EXPECT_EQ(RedactTargetText("ftp://u:pw@h/"), "ftp://<redacted>@h/");
+  EXPECT_EQ(RedactTargetText("http://u:p/w@h/x"), "http://<secret>@h/x");
+  EXPECT_EQ(RedactTargetText("http://u:p@w@h/"), "http://<secret>@h/");
+  EXPECT_EQ(RedactTargetText("ftp://u:pw@h/"), "ftp://<secret>@h/");
   EXPECT_EQ(RedactTargetText("http://h/x"), "http://h/x");
   EXPECT_EQ(RedactTargetText("a\"b\\c\n"), "a\\\"b\\\\c\\n");
 }
@@ -140,7 +140,7 @@ TEST(ParseTargetRedactionTest, NoMessageShowsThePassword) {
     EXPECT_EQ(t.status().code(), absl::StatusCode::kInvalidArgument) << bad;
     EXPECT_THAT(std::string(t.status().message()),
                 AllOf(Not(HasSubstr("hunter2")), Not(HasSubstr("ter2")),
-                      HasSubstr("<redacted>")))
+                      HasSubstr("<secret>")))
         << bad;
   }
 }
@@ -149,7 +149,7 @@ TEST(ParseTargetRedactionTest, RedactedUrlKeepsAllButThePassword) {
   ASSERT_OK_AND_ASSIGN(Target t,
                        ParseTarget("http://user:hunter2@127.0.0.1:8080/x?y=1"));
   EXPECT_EQ(t.url, "http://user:hunter2@127.0.0.1:8080/x?y=1");
-  EXPECT_EQ(t.redacted_url, "http://<redacted>@127.0.0.1:8080/x?y=1");
+  EXPECT_EQ(t.redacted_url, "http://<secret>@127.0.0.1:8080/x?y=1");
   ASSERT_OK_AND_ASSIGN(Target plain, ParseTarget("127.0.0.1:8080/x"));
   EXPECT_EQ(plain.redacted_url, plain.url);
 }

@@ -214,7 +214,7 @@ basic_auth = { username = "probe", password = "BasicSecret12" }
   EXPECT_THAT(log, HasSubstr("msg=\"probe finished\""));
   EXPECT_THAT(log, HasSubstr("msg=\"probe rejected\""));
   EXPECT_THAT(log, HasSubstr("msg=\"probe forbidden\""));
-  EXPECT_THAT(log, HasSubstr("<redacted>@127.0.0.1"));
+  EXPECT_THAT(log, HasSubstr("<secret>@127.0.0.1"));
   for (const std::string& secret : secrets) {
     EXPECT_THAT(log, Not(HasSubstr(secret))) << "log leaks " << secret;
     for (const auto& [what, body] : bodies) {

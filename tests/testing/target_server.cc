@@ -207,6 +207,8 @@ void Members(TargetServer*, mg_connection* conn) {
     return;
   }
   Respond(conn, 200, "members");
+}
+
 // The N of "<prefix>N" when `value` is one the server issued.
 bool IssuedNumber(TargetServer* server, absl::string_view value,
                   absl::string_view prefix, int64_t* n) {

@@ -205,11 +205,11 @@ TEST(RenderSummaryTest, SuccessAndColour) {
   s.report.thresholds_passed = {true};
   s.report.success = true;
   const std::string out =
-      RenderSummary(s.module, "http://u:secret@h/", absl::Seconds(9), s.report,
+      RenderSummary(s.module, "http://u:hunter2@h/", absl::Seconds(9), s.report,
                     /*color=*/true);
   EXPECT_THAT(out, HasSubstr("\033[32m✓\033[0m error_rate<0.5"));
   EXPECT_THAT(out, HasSubstr("probe succeeded: every threshold holds"));
-  EXPECT_THAT(out, Not(HasSubstr("secret")));
+  EXPECT_THAT(out, Not(HasSubstr("hunter2")));
 }
 
 TEST(RenderSummaryTest, WithoutThresholdsFailedRequestsFailTheProbe) {
@@ -258,7 +258,7 @@ TEST(RenderSummaryTest, K6OperatorsShowTheirStatistic) {
 TEST(SummaryJsonTest, K6ShapeInMillisecondsWithK6ThresholdBooleans) {
   Scenario s = Mixed();
   const std::string j =
-      SummaryJson(s.module, "http://u:secret@127.0.0.1:1/x", s.report,
+      SummaryJson(s.module, "http://u:hunter2@127.0.0.1:1/x", s.report,
                   /*interrupted=*/false, kExitFailed);
   EXPECT_THAT(j, HasSubstr("\"http_reqs\": {\"count\": 4, \"rate\": 2}"));
   EXPECT_THAT(j, HasSubstr("\"dropped_iterations\": {\"count\": 1, "));
@@ -273,7 +273,7 @@ TEST(SummaryJsonTest, K6ShapeInMillisecondsWithK6ThresholdBooleans) {
   EXPECT_THAT(j, HasSubstr("\"success\": false, \"interrupted\": false, "
                            "\"exit_code\": 99"));
   EXPECT_THAT(j, HasSubstr("\"status_codes\": {\"200\": 3, \"503\": 1}"));
-  EXPECT_THAT(j, Not(HasSubstr("secret")));
+  EXPECT_THAT(j, Not(HasSubstr("hunter2")));
 }
 
 TEST(SummaryJsonTest, NoRequestsGiveNullNotNaN) {

@@ -61,7 +61,7 @@ TEST_F(HandlersTest, ProbeLogRedactsCredentialsInTarget) {
   EXPECT_THAT(prober_.Seen()[0].target, HasSubstr("s3cret"));  // prober gets it
   EXPECT_THAT(log_.str(), HasSubstr("msg=\"probe finished\""));
   EXPECT_THAT(log_.str(),
-              HasSubstr("target=http://<redacted>@127.0.0.1:9/path"));
+              HasSubstr("target=http://<secret>@127.0.0.1:9/path"));
   EXPECT_THAT(log_.str(), Not(HasSubstr("s3cret")));
 }
 
@@ -110,7 +110,7 @@ TEST_F(HandlersTest, InvalidTargetAnswerAndLogShowNoPassword) {
         "http://user:s3cret@127.0.0.1/ok%00", "user:s3cret@127.0.0.1/\x01"}) {
     HttpResponse r = Probe(target);
     EXPECT_EQ(r.status, 400) << target;
-    EXPECT_THAT(r.body, HasSubstr("<redacted>@127.0.0.1")) << target;
+    EXPECT_THAT(r.body, HasSubstr("<secret>@127.0.0.1")) << target;
     EXPECT_THAT(r.body, Not(HasSubstr("s3cret"))) << target;
   }
   EXPECT_TRUE(prober_.Seen().empty());
