@@ -10,6 +10,33 @@
 
 namespace canary::exporter {
 
+namespace {
+
+// The landing page's per-step view of a scenario probe.
+std::string StepsTable(const config::Module& module,
+                       const probes::ScenarioStats& sc) {
+  std::string out = absl::StrCat(
+      "<table class=\"steps\">\n<tr><th>step</th><th>requests</th>"
+      "<th>errors</th><th>p50</th><th>p95</th><th>iterations ended here</th>"
+      "</tr>\n");
+  for (size_t i = 0; i < module.steps.size() && i < sc.steps.size(); ++i) {
+    const probes::BurstStats& st = sc.steps[i];
+    absl::StrAppend(
+        &out, "<tr><td><code>", EscapeHtml(module.steps[i].name),
+        "</code></td><td>", st.requests, "</td><td>", st.errors, "</td><td>",
+        EscapeHtml(FormatSeconds(probes::Quantile(st.latencies, 0.5))),
+        "</td><td>",
+        EscapeHtml(FormatSeconds(probes::Quantile(st.latencies, 0.95))),
+        "</td><td>", i < sc.failed_at.size() ? sc.failed_at[i] : 0,
+        "</td></tr>\n");
+  }
+  absl::StrAppend(&out, "</table>\n<p>iterations: completed ", sc.completed,
+                  ", failed ", sc.failed, ", dropped ", sc.dropped, "</p>\n");
+  return out;
+}
+
+}  // namespace
+
 ProbeRecord MakeProbeRecord(const config::Module& module,
                             const std::string& target, absl::Duration budget,
                             const std::string& budget_explanation,
@@ -29,6 +56,8 @@ ProbeRecord MakeProbeRecord(const config::Module& module,
   r.p95 = probes::Quantile(stats.latencies, 0.95);
   r.duration = report.burst.duration;
   r.budget = budget;
+  if (report.scenario.has_value())
+    r.steps_html = StepsTable(module, *report.scenario);
   r.histogram_svg = LatencyHistogramSvg(report.burst, module.buckets);
   r.timeline_svg = TimelineSvg(report.burst, report.stats);
   r.debug_text = RenderDebug({.module = &module,
@@ -131,8 +160,8 @@ std::string RenderRecentProbes(const ProbeHistory& history) {
         EscapeHtml(FormatDurationShort(r->duration)), " of a ",
         EscapeHtml(FormatDurationShort(r->budget)),
         " budget &middot; <a href=\"/debug?id=", r->id,
-        "\">debug output</a></p>\n", r->histogram_svg, "\n", r->timeline_svg,
-        "\n</div>\n");
+        "\">debug output</a></p>\n", r->steps_html, r->histogram_svg, "\n",
+        r->timeline_svg, "\n</div>\n");
   }
   return out;
 }

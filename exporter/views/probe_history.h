@@ -60,6 +60,9 @@ struct ProbeRecord {
   double p95 = 0;
   absl::Duration duration;
   absl::Duration budget;
+  // A scenario module: one HTML table row per step (name from the config,
+  // requests, errors, p50, p95, iterations it ended). Empty otherwise.
+  std::string steps_html;
   std::string histogram_svg;
   std::string timeline_svg;
   std::string debug_text;

@@ -161,5 +161,43 @@ TEST(ProbeRecordTest, RendersChartsDebugAndEscapedRow) {
   EXPECT_THAT(html + rec->debug_text, Not(HasSubstr("SECRET")));
 }
 
+TEST(ProbeRecordTest, ScenarioShowsARowPerStep) {
+  config::Module m;
+  m.name = "shop";
+  m.steps.resize(2);
+  m.steps[0].name = "login";
+  m.steps[1].name = "<checkout>";
+  probes::ProbeReport r = Burst(4, 1);
+  probes::ScenarioStats sc;
+  sc.steps.resize(2);
+  sc.steps[0].requests = 2;
+  sc.steps[0].latencies = {0.010, 0.030};
+  sc.steps[1].requests = 2;
+  sc.steps[1].errors = 1;
+  sc.steps[1].latencies = {0.5};
+  sc.failed_at = {0, 1};
+  sc.completed = 1;
+  sc.failed = 1;
+  r.scenario = sc;
+  ProbeHistory h(10);
+  h.Add(MakeProbeRecord(m, "http://h/", absl::Seconds(9), "", r,
+                        absl::FromUnixSeconds(1700000000)));
+  const std::string html = RenderRecentProbes(h);
+  EXPECT_THAT(html, HasSubstr("<tr><td><code>login</code></td><td>2</td>"
+                              "<td>0</td><td>20ms</td>"));
+  EXPECT_THAT(html, HasSubstr("<code>&lt;checkout&gt;</code></td><td>2</td>"
+                              "<td>1</td>"));
+  EXPECT_THAT(html, HasSubstr("iterations: completed 1, failed 1, dropped 0"));
+}
+
+TEST(ProbeRecordTest, SingleRequestModuleHasNoStepsTable) {
+  config::Module m;
+  m.name = "one";
+  ProbeHistory h(10);
+  h.Add(MakeProbeRecord(m, "http://h/", absl::Seconds(9), "", Burst(3, 0),
+                        absl::FromUnixSeconds(1700000000)));
+  EXPECT_THAT(RenderRecentProbes(h), Not(HasSubstr("class=\"steps\"")));
+}
+
 }  // namespace
 }  // namespace canary::exporter
