@@ -178,9 +178,7 @@ std::string RenderModule(const Module& m) {
                     "\nip_protocol_fallback = ",
                     h.ip_protocol_fallback ? "true" : "false", "\n");
   }
-  absl::StrAppend(&out, "proxy_url = ",
-                  Quote(RedactUrl(h.proxy_url)),
-                  "\n");
+  absl::StrAppend(&out, "proxy_url = ", Quote(RedactUrl(h.proxy_url)), "\n");
   if (!h.bearer_token.empty()) {
     absl::StrAppend(&out, "bearer_token = ", Quote(kSecretPlaceholder), "\n");
   }

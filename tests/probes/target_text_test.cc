@@ -110,9 +110,8 @@ TEST(CheckTargetBytesTest, NamesTheOffset) {
 TEST(CheckTargetBytesTest, MessageShowsNeitherPasswordNorRawControlByte) {
   const std::string target("http://user:hunter2@127.0.0.1/ok\0evil", 37);
   absl::Status s = CheckTargetBytes(target);
-  ASSERT_THAT(s,
-              StatusIs(absl::StatusCode::kInvalidArgument,
-                       HasSubstr("http://<secret>@127.0.0.1/ok\\000evil")));
+  ASSERT_THAT(s, StatusIs(absl::StatusCode::kInvalidArgument,
+                          HasSubstr("http://<secret>@127.0.0.1/ok\\000evil")));
   EXPECT_THAT(std::string(s.message()), Not(HasSubstr("hunter2")));
   EXPECT_EQ(std::string(s.message()).find('\0'), std::string::npos);
 }

@@ -60,8 +60,7 @@ TEST_F(HandlersTest, ProbeLogRedactsCredentialsInTarget) {
   ASSERT_EQ(prober_.Seen().size(), 1u);
   EXPECT_THAT(prober_.Seen()[0].target, HasSubstr("s3cret"));  // prober gets it
   EXPECT_THAT(log_.str(), HasSubstr("msg=\"probe finished\""));
-  EXPECT_THAT(log_.str(),
-              HasSubstr("target=http://<secret>@127.0.0.1:9/path"));
+  EXPECT_THAT(log_.str(), HasSubstr("target=http://<secret>@127.0.0.1:9/path"));
   EXPECT_THAT(log_.str(), Not(HasSubstr("s3cret")));
 }
 
