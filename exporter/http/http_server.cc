@@ -178,6 +178,13 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(
       // has to be at least the listener's bound.
       "max_request_size",
       absl::StrCat(options.limits.max_head_bytes + 1024),
+      // Every relayed connection is admitted by the listener's own limits:
+      // CivetWeb's defaults (a backlog of 200, 20 queued) would drop the
+      // SYNs of a burst of relays, each retried a second later.
+      "listen_backlog",
+      "4096",
+      "connection_queue",
+      "1024",
   };
   CivetCallbacks callbacks;
   callbacks.log_message = LogMessage;

@@ -223,7 +223,9 @@ TEST_F(OverloadTest, FiveHundredConcurrentProbesGet200Or503AndHealthHolds) {
             << rss_after << " KiB; target hits " << target_->Hits("/delay")
             << "\n";
 
-  EXPECT_EQ(ok + refused, kClients) << "every answer is 200 or 503";
+  EXPECT_EQ(ok + refused, kClients)
+      << "every answer is 200 or 503; the exporter's log:\n"
+      << log_sink_.str();
   EXPECT_GT(refused, 0) << "the default load limit refuses part of the flood";
   EXPECT_GT(ok, 0);
   EXPECT_EQ(failed_probes, 0) << "no admitted probe fails under reloads";
