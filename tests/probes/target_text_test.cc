@@ -61,8 +61,8 @@ TEST(CheckTargetBytesTest, RefusesEveryRawControlByte) {
 
 TEST(CheckTargetBytesTest, RefusesEveryPercentEncodedControlByteInBothCases) {
   for (unsigned char c : ControlBytes()) {
-    for (const char* format : {"%%%02X", "%%%02x"}) {
-      const std::string b = absl::StrFormat(format, c);
+    for (const std::string& b :
+         {absl::StrFormat("%%%02X", c), absl::StrFormat("%%%02x", c)}) {
       for (const std::string& target : Placements(b)) {
         EXPECT_THAT(
             CheckTargetBytes(target),
